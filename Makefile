@@ -1,0 +1,48 @@
+# newsmon — every target installs what it needs first (a fresh machine needs only Python 3.11+).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint eval bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsmon needs Python 3.11 or newer (set PYTHON=python3.12 ...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install newsmon (editable) with its dev extras
+
+demo: $(STAMP) ## Run the offline demo (fixture pages, SQLite under var/)
+	$(BIN)/newsmon demo
+
+test: $(STAMP) ## Run every test (slow ones too) on SQLite and PostgreSQL
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests not marked slow
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP) ## ruff (format + check), AIR3 rules on dags/, mypy strict on pipeline/
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff check --select AIR3 dags
+	$(BIN)/mypy
+
+eval: $(STAMP) ## Quality gates: extraction on ../shared/corpus, dedup and topic dev sets
+	$(BIN)/python scripts/eval_extraction.py
+	$(BIN)/python scripts/eval_dedup.py
+	$(BIN)/python scripts/eval_topics.py
+
+bench: $(STAMP) ## Benchmarks recorded in BENCHMARKS.md
+	$(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_dedup.py
+	$(BIN)/python scripts/bench_topics.py
+
+clean: ## Remove var/ (the local database and demo output)
+	rm -rf var

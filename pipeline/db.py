@@ -1,0 +1,165 @@
+"""Engine, sessions and schema upgrades (SQLite with WAL + foreign keys, or PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.errors import DatabaseUnavailable
+from pipeline.settings import get_settings
+
+T = TypeVar("T")
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# SQLite waits this long for a competing writer before raising "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain postgresql:// URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for the SQLite backend."""
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL for concurrent readers, foreign keys on, and a busy timeout for writers."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the project's connection settings."""
+    url = normalise_url(url)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        if str(path) not in {"", ":memory:"}:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    """One engine per URL per process."""
+    return make_engine(url)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The engine for ``url`` or the configured database."""
+    url = url or get_settings().database_url
+    _known_urls.add(url)
+    return _engine_for(url)
+
+
+def reset_engines() -> None:
+    """Dispose every cached engine (tests switch databases)."""
+    for engine in list(_live_engines()):
+        engine.dispose()
+    _engine_for.cache_clear()
+    _sessionmaker.cache_clear()
+    _upgraded.clear()
+    _known_urls.clear()
+
+
+def _live_engines() -> list[Engine]:
+    """Engines created so far (for disposal)."""
+    return [_engine_for(u) for u in list(_known_urls)]
+
+
+_known_urls: set[str] = set()
+
+
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
+    """Apply Alembic migrations up to ``revision`` (all heads: each concern may add its own branch)."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = get_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc.orig}; check NEWSMON_DATABASE_URL and that the server is running"
+        ) from exc
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The schema revision stored in the database, or None when empty."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+        return str(row[0]) if row else None
+
+
+_upgraded: set[str] = set()
+
+
+def ensure_schema(url: str | None = None) -> Engine:
+    """Upgrade the database to head once per process; every command calls this."""
+    engine = get_engine(url)
+    key = str(engine.url)
+    if key not in _upgraded:
+        upgrade(url)
+        _upgraded.add(key)
+    return engine
+
+
+@cache
+def _sessionmaker(url: str) -> sessionmaker[Session]:
+    """A session factory bound to the engine for ``url``."""
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A transaction: commit on success, roll back on error."""
+    url = url or get_settings().database_url
+    ensure_schema(url)
+    session = _sessionmaker(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def with_retries(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:
+    """Run ``fn``; retry on SQLite "database is locked" with backoff."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(delay * (2**attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,201 @@
+"""SQLAlchemy 2 typed models. The Alembic migrations are the schema of record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Aware current time in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always returned timezone-aware (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC before storing; naive values are taken as UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what the database returns."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with JSON mapped for dict/list annotations."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Source(Base):
+    """A monitored site, as declared in ``seeds/sources.yaml`` (upserted by name)."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(20))  # ministry | government | wire | media
+    country: Mapped[str] = mapped_column(String(8))
+    languages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def official(self) -> bool:
+        """Ministries and governments originate statements."""
+        return self.type in {"ministry", "government"}
+
+
+class Page(Base):
+    """The latest fetch of one URL: raw HTML kept zlib-compressed so extraction can re-run."""
+
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    raw_size: Mapped[int] = mapped_column(Integer, default=0)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # NULL until the process stage has handled this fetch; the stage selects on it.
+    processed_at: Mapped[datetime | None] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+
+
+class Cluster(Base):
+    """A story: a document and every republished copy of it."""
+
+    __tablename__ = "clusters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", use_alter=True, name="fk_clusters_origin"), index=True
+    )
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Document(Base):
+    """One article per canonical URL."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    language: Mapped[str | None] = mapped_column(String(12), index=True)
+    extraction_method: Mapped[str] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # Normalised, transliterated title + text: what full-text search indexes.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column()
+    update_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LshBand(Base):
+    """One LSH band bucket of a document's MinHash; looked up by (band, bucket)."""
+
+    __tablename__ = "lsh_bands"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_lsh_bands_band_bucket", "band", "bucket"),)
+
+
+class Topic(Base):
+    """A tracked topic, upserted from ``seeds/topics.yaml``."""
+
+    __tablename__ = "topics"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    definition_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Match(Base):
+    """A document matched a topic; unique per (document, topic)."""
+
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    topic_id: Mapped[str] = mapped_column(ForeignKey("topics.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    terms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    passages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    matched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    __table_args__ = (UniqueConstraint("document_id", "topic_id", name="uq_matches_doc_topic"),)
+
+
+class Run(Base):
+    """One invocation of a stage or command, with its counters in ``run_counts``."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunCount(Base):
+    """How many items of one source ended with one outcome in one run."""
+
+    __tablename__ = "run_counts"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    # 0 stands for "no source" so the key stays non-null on every backend.
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    outcome: Mapped[str] = mapped_column(String(30), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,94 @@
+"""Shared fixtures: isolated settings, a fresh SQLite database, the session's PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline import db
+from pipeline.settings import get_settings
+
+PG_ADMIN_URL = os.environ.get("NEWSMON_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+
+
+def missing_service(what: str) -> None:
+    """Skip with a visible reason, or fail under CI where every service must exist."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (CI=true) but is not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets its own var dir and SQLite database unless it asks for another."""
+    for key in list(os.environ):
+        if key.startswith("NEWSMON_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("NEWSMON_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("NEWSMON_MODE", "test")
+    get_settings.cache_clear()
+    db.reset_engines()
+    yield
+    get_settings.cache_clear()
+    db.reset_engines()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh SQLite database with the schema applied, set as NEWSMON_DATABASE_URL."""
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", url)
+    get_settings.cache_clear()
+    db.ensure_schema(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A database created for this test session on the local PostgreSQL server, dropped at the end."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+        missing_service(f"PostgreSQL at {PG_ADMIN_URL} ({exc.__class__.__name__})")
+        raise AssertionError("unreachable") from exc
+    name = f"newsmon_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        db.reset_engines()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The session's PostgreSQL database, emptied and migrated for this test."""
+    import psycopg
+
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    db.reset_engines()
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", pg_server)
+    get_settings.cache_clear()
+    db.ensure_schema(pg_server)
+    yield pg_server
+    db.reset_engines()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """Run a test on SQLite and on PostgreSQL."""
+    name = "db_url" if request.param == "sqlite" else "pg_url"
+    return str(request.getfixturevalue(name))
