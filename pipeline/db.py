@@ -89,7 +89,7 @@ _known_urls: set[str] = set()
 
 
 def upgrade(url: str | None = None, revision: str = "heads") -> None:
-    """Apply Alembic migrations up to ``revision`` (all heads: each concern may add its own branch)."""
+    """Apply migrations up to ``revision`` (all heads: each concern may add its own branch)."""
     from alembic import command
     from alembic.config import Config
 

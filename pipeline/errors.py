@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     HTTP_ERROR = "http_error"
     OFFSITE = "offsite"  # redirect or link to a host outside the source
     OUT_OF_WINDOW = "out_of_window"
+    LISTED = "listed"  # a feed, sitemap or listing page fetched and read (crawler)
     MATCHED = "matched"
     SENT = "sent"
     SEND_FAILED = "send_failed"

@@ -108,8 +108,9 @@ def ingest_paths(
             raise InputError(
                 f"unknown source {source_name!r}; `newsmon sources list` shows the names"
             )
-        run = start_run(session, "ingest", {"paths": [str(p) for p in paths],
-                                            "source": source_name})
+        run = start_run(
+            session, "ingest", {"paths": [str(p) for p in paths], "source": source_name}
+        )
         run_id = run.id
     tally = RunTally(run_id)
     report = IngestReport(run_id)
@@ -119,11 +120,19 @@ def ingest_paths(
 
         def one(body: bytes = body, url: str = url) -> StoreResult:
             with session_scope() as session:
-                src = (session.scalar(select(Source).where(Source.name == source_name))
-                       if source_name else source_for(url, {s.name: s for s in
-                                                            session.scalars(select(Source))}))
-                page = record_fetch(session, url, source=src, status=200, body=body,
-                                    headers={"content-type": "text/html"})
+                src = (
+                    session.scalar(select(Source).where(Source.name == source_name))
+                    if source_name
+                    else source_for(url, {s.name: s for s in session.scalars(select(Source))})
+                )
+                page = record_fetch(
+                    session,
+                    url,
+                    source=src,
+                    status=200,
+                    body=body,
+                    headers={"content-type": "text/html"},
+                )
                 if page.processed_at is not None and page.outcome:
                     # Same bytes as last time: already handled, nothing to redo.
                     result = StoreResult(Outcome.UNCHANGED, None)
@@ -144,8 +153,9 @@ def ingest_paths(
     return report
 
 
-def process_pending(*, source_names: list[str] | None = None, kind: str = "process",
-                    batch: int = 200) -> IngestReport:
+def process_pending(
+    *, source_names: list[str] | None = None, kind: str = "process", batch: int = 200
+) -> IngestReport:
     """Process every fetched page not processed yet (the DAG's process task)."""
     with session_scope() as session:
         synced_sources(session)
@@ -157,8 +167,7 @@ def process_pending(*, source_names: list[str] | None = None, kind: str = "proce
         with session_scope() as session:
             q = select(Page).where(Page.processed_at.is_(None), Page.id > last_id)
             if source_names:
-                q = q.join(Source, Page.source_id == Source.id).where(
-                    Source.name.in_(source_names))
+                q = q.join(Source, Page.source_id == Source.id).where(Source.name.in_(source_names))
             pages = list(session.scalars(q.order_by(Page.id).limit(batch)))
             ids = [p.id for p in pages]
         if not ids:

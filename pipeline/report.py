@@ -28,9 +28,10 @@ class Story:
 def totals(session: Session) -> dict[str, Any]:
     """Totals the demo and evaluation scripts read."""
     documents = session.scalar(select(func.count(Document.id))) or 0
-    duplicates = session.scalar(
-        select(func.count(Document.id)).where(Document.duplicate_of_id.is_not(None))
-    ) or 0
+    duplicates = (
+        session.scalar(select(func.count(Document.id)).where(Document.duplicate_of_id.is_not(None)))
+        or 0
+    )
     stories = session.scalar(select(func.count(Cluster.id))) or 0
     per_topic = session.execute(
         select(Match.topic_id, func.count(func.distinct(Document.cluster_id)))
@@ -45,8 +46,9 @@ def totals(session: Session) -> dict[str, Any]:
     }
 
 
-def stories(session: Session, *, limit: int = 50, topic: str | None = None,
-            since: datetime | None = None) -> list[Story]:
+def stories(
+    session: Session, *, limit: int = 50, topic: str | None = None, since: datetime | None = None
+) -> list[Story]:
     """Newest stories with their outlets, origin first."""
     q = select(Cluster).order_by(Cluster.first_seen_at.desc(), Cluster.id.desc())
     if topic:
@@ -61,12 +63,12 @@ def stories(session: Session, *, limit: int = 50, topic: str | None = None,
         q = q.where(Cluster.first_seen_at >= since)
     out: list[Story] = []
     for cluster in session.scalars(q.limit(limit)):
-        members = session.execute(
+        members = list(session.execute(
             select(Document, Source.name)
             .outerjoin(Source, Source.id == Document.source_id)
             .where(Document.cluster_id == cluster.id)
             .order_by(Document.first_seen_at, Document.id)
-        ).all()
+        ).tuples())
         members.sort(key=lambda row: row[0].id != cluster.origin_document_id)
         origin = members[0][0] if members else None
         topic_ids = session.scalars(

@@ -19,7 +19,7 @@ NO_SOURCE = 0
 
 @dataclass
 class RunTally:
-    """Counts outcomes in memory; ``flush`` adds them to ``run_counts`` in the caller's transaction."""
+    """Counts outcomes in memory; ``flush`` adds them to ``run_counts`` (caller's transaction)."""
 
     run_id: int
     pending: Counter[tuple[int, str]] = field(default_factory=Counter)
@@ -82,4 +82,4 @@ def run_counts(session: Session, run_id: int) -> dict[tuple[int, str], int]:
             RunCount.run_id == run_id
         )
     )
-    return {(r.source_id, r.outcome): r.count for r in rows}
+    return {(int(r[0]), str(r[1])): int(r[2]) for r in rows}

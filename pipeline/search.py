@@ -47,18 +47,14 @@ def _fts_ids(session: Session, tokens: list[str], limit: int) -> list[int] | Non
     """Document ids matching all tokens (prefix match), via the backend's index."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        expr = " AND ".join(
-            f'"{t}"*' if len(t) >= MIN_PREFIX_LEN else f'"{t}"' for t in tokens
-        )
+        expr = " AND ".join(f'"{t}"*' if len(t) >= MIN_PREFIX_LEN else f'"{t}"' for t in tokens)
         rows = session.execute(
             text("SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q LIMIT :n"),
             {"q": expr, "n": limit},
         )
         return [int(r[0]) for r in rows]
     if dialect == "postgresql":
-        expr = " & ".join(
-            f"{t}:*" if len(t) >= MIN_PREFIX_LEN else t for t in tokens
-        )
+        expr = " & ".join(f"{t}:*" if len(t) >= MIN_PREFIX_LEN else t for t in tokens)
         rows = session.execute(
             text(
                 "SELECT id FROM documents WHERE to_tsvector('simple', search_text) "

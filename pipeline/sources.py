@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -158,6 +158,7 @@ class FeedMethod(_Model):
     # Older entries by page number for backfills (Kremlin: /events/all/feed/page/{page}).
     page_url: Annotated[str, AfterValidator(_page_template)] | None = None
     max_pages: int = Field(default=1, ge=1, le=200)
+    backfill_max_pages: int = Field(default=100, ge=1, le=5000)  # cap when walking back
     url_pattern: Regex | None = None  # keep only entry links matching this
 
 
@@ -185,7 +186,8 @@ class ListingMethod(_Model):
     # The number the site gives its first page (`url`); later pages are first_page+1, ...
     # (mid.ru PAGEN_1 starts at 1; Drupal-style ?page= starts at 0).
     first_page: int = Field(default=1, ge=0)
-    max_pages: int = Field(default=5, ge=1, le=2000)
+    max_pages: int = Field(default=5, ge=1, le=2000)  # per incremental run
+    backfill_max_pages: int = Field(default=100, ge=1, le=5000)  # cap when walking back
     item: Css  # one element per listed article
     link: Css = "a::attr(href)"  # relative to item
     date: Css | None = None  # relative to item; text or ::attr(datetime)
@@ -306,12 +308,41 @@ def check_sources(sf: SourcesFile) -> list[tuple[Loc, str]]:
     return problems
 
 
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's tagged-union labels (``discovery[0].feed.url``) so the loc walks the data."""
+    out: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(part, str) and isinstance(node, dict) and part not in node and not last:
+            continue  # a union tag such as "feed", not a key of the file
+        out.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(out)
+
+
 def parse_sources(
     data: Any, *, file: str = "<sources>", lines: dict[Loc, int] | None = None
 ) -> SourcesFile:
     """Validate already-parsed data (structure, then cross-field checks) into a SourcesFile."""
     lines = lines or {}
-    sf = validate(SourcesFile, data, lines, file)
+    try:
+        sf = SourcesFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        clean = _data_loc(tuple(err["loc"]), data)
+        if clean != tuple(err["loc"]):
+            msg = (
+                "unknown key (check the spelling)"
+                if err["type"] == "extra_forbidden"
+                else err["msg"]
+            )
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            raise SeedError(file, line_for(clean, lines), field_name(clean), msg + more) from None
+        sf = validate(SourcesFile, data, lines, file)  # the shared formatter
     problems = check_sources(sf)
     if problems:
         loc, msg = problems[0]

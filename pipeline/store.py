@@ -84,18 +84,26 @@ def record_fetch(
     return page
 
 
-def process_page(session: Session, page: Page, *, source: Source | None, tally: RunTally | None,
-                 run_id: int | None = None) -> StoreResult:
+def process_page(
+    session: Session,
+    page: Page,
+    *,
+    source: Source | None,
+    tally: RunTally | None,
+    run_id: int | None = None,
+) -> StoreResult:
     """Extract, store, dedupe and match one fetched page; marks the page processed."""
     try:
-        article = clean.extract(page.final_url or page.url, decompress(page.raw),
-                                content_type=page.content_type)
+        article = clean.extract(
+            page.final_url or page.url, decompress(page.raw), content_type=page.content_type
+        )
     except ExtractionError as exc:
         log.info("bad content at %s: %s", page.url, exc)
         result = StoreResult(Outcome.BAD_CONTENT, None)
     else:
-        result = store_article(session, page.final_url or page.url, article, source=source,
-                               page=page, run_id=run_id)
+        result = store_article(
+            session, page.final_url or page.url, article, source=source, page=page, run_id=run_id
+        )
     page.processed_at = utcnow()
     page.outcome = str(result.outcome)
     if tally is not None:
@@ -164,8 +172,9 @@ def _fill(doc: Document, article: Article, chash: str) -> None:
     doc.search_text = search_key(f"{article.title}\n{article.text}")
 
 
-def _match(session: Session, doc: Document, source: Source | None,
-           run_id: int | None) -> tuple[str, ...]:
+def _match(
+    session: Session, doc: Document, source: Source | None, run_id: int | None
+) -> tuple[str, ...]:
     """Match a stored document against the configured topics."""
     matcher = topics.get_matcher()
     found = topics.match_document(session, doc, matcher, source=source, run_id=run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -12,10 +13,35 @@ from w3lib.url import canonicalize_url
 TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "hsa_", "_hs")
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "yclid", "msclkid", "igshid",
-        "mkt_tok", "ref", "ref_src", "ref_url", "from", "share", "sessionid", "sid",
-        "phpsessid", "jsessionid", "_ga", "_gl", "cmpid", "ocid", "spm", "rss", "rss_ref",
-        "utm", "at_medium", "at_campaign", "s_cid",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "yclid",
+        "msclkid",
+        "igshid",
+        "mkt_tok",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "from",
+        "share",
+        "sessionid",
+        "sid",
+        "phpsessid",
+        "jsessionid",
+        "_ga",
+        "_gl",
+        "cmpid",
+        "ocid",
+        "spm",
+        "rss",
+        "rss_ref",
+        "utm",
+        "at_medium",
+        "at_campaign",
+        "s_cid",
     }
 )
 
@@ -23,10 +49,9 @@ TRACKING_PARAMS = frozenset(
 def canonical_url(url: str) -> str:
     """Canonical form: https, no ``www.``, no fragment, no tracking parameters, sorted query."""
     url = url.strip()
-    try:
+    # courlan rejects some odd-but-valid URLs; w3lib below still canonicalises them.
+    with contextlib.suppress(ValueError):
         url = normalize_url(url, strict=False, trailing_slash=True)
-    except ValueError:
-        pass  # courlan rejects some odd-but-valid URLs; w3lib below still canonicalises them
     parts = urlsplit(canonicalize_url(url, keep_fragments=False))
     host = (parts.hostname or "").lower()
     if host.startswith("www."):

@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated settings, a fresh SQLite database, the session's PostgreSQL database."""
+"""Shared fixtures: isolated settings, a fresh SQLite database, a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from pipeline import db
 from pipeline.settings import get_settings
 
-PG_ADMIN_URL = os.environ.get("NEWSMON_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "NEWSMON_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
@@ -52,12 +54,12 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """A database created for this test session on the local PostgreSQL server, dropped at the end."""
+    """A database made for this test session on the local PostgreSQL server, dropped at the end."""
     try:
         import psycopg
 
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+    except Exception as exc:
         missing_service(f"PostgreSQL at {PG_ADMIN_URL} ({exc.__class__.__name__})")
         raise AssertionError("unreachable") from exc
     name = f"newsmon_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

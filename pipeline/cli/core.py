@@ -38,11 +38,11 @@ def ingest(
     from pipeline.ingest import html_files, ingest_paths
 
     total = len(list(html_files(paths)))
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console,
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    ) as bar:
         task = bar.add_task("ingest", total=total)
-        report = ingest_paths(paths, source_name=source,
-                              on_item=lambda _p, _r: bar.advance(task))
+        report = ingest_paths(paths, source_name=source, on_item=lambda _p, _r: bar.advance(task))
     table = Table(title=f"ingest run {report.run_id}: {report.total} pages")
     table.add_column("outcome")
     table.add_column("pages", justify="right")
@@ -56,7 +56,9 @@ def search(
     query: Annotated[str, typer.Argument(help="Words to find (any script or spelling).")],
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
-    lang: Annotated[str | None, typer.Option(help="Only this language (en, ru, hy, az...).")] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="Only this language (en, ru, hy, az...).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header.")] = False,
@@ -65,8 +67,9 @@ def search(
     from pipeline.search import search as run_search
 
     with db.session_scope() as session:
-        hits = run_search(session, query, source=source, since=parse_day(since), language=lang,
-                          limit=limit)
+        hits = run_search(
+            session, query, source=source, since=parse_day(since), language=lang, limit=limit
+        )
     rows = [
         {
             "id": h.document_id,
@@ -92,8 +95,12 @@ def search(
     for col in ("published", "source", "lang", "title"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["published"] or "")[:10], r["source"] or "", r["language"] or "",
-                      f"{r['title']}\n[dim]{r['snippet']}[/dim]")
+        table.add_row(
+            str(r["published"] or "")[:10],
+            r["source"] or "",
+            r["language"] or "",
+            f"{r['title']}\n[dim]{r['snippet']}[/dim]",
+        )
     out.print(table)
 
 
@@ -119,8 +126,9 @@ def demo(
     for col in ("story", "title", "outlets", "topics"):
         table.add_column(col)
     for st in result.stories:
-        table.add_row(str(st.cluster_id), st.title[:70], ", ".join(st.outlets),
-                      ", ".join(st.topics))
+        table.add_row(
+            str(st.cluster_id), st.title[:70], ", ".join(st.outlets), ", ".join(st.topics)
+        )
     out.print(table)
     topics_table = Table(title="stories per topic")
     topics_table.add_column("topic")

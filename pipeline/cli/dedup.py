@@ -1,5 +1,129 @@
-"""CLI commands for dedup (see README)."""
+"""CLI: ``newsmon dedup`` (JSON-lines contract) and ``newsmon stories``."""
 
 from __future__ import annotations
 
-from pipeline.cli import app  # noqa: F401
+import json
+import sys
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.cli import app
+from pipeline.db import session_scope
+from pipeline.dedup import Story, parse_lines, run_batch, stories
+from pipeline.errors import InputError
+from pipeline.settings import get_settings
+
+
+@app.command("dedup")
+def dedup_command() -> None:
+    """Cluster JSON lines from stdin; print {"id", "cluster", "duplicate_of"} per line.
+
+    Input: one {"id", "title", "text", "published"?, "source"?, "source_type"?}
+    object per line, in arrival order. Output, in the same order: "cluster" is the
+    id of the cluster's first input (never null), "duplicate_of" the id of an
+    earlier input this one copies, or null. Runs the stored pipeline's dedup on a
+    temporary database. A malformed line stops with its line number and exit code 2.
+    """
+    try:
+        items = parse_lines(sys.stdin)
+    except InputError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    out = sys.stdout
+    for row in run_batch(items):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def _parse_since(value: str) -> datetime:
+    """A date (start of that day in NEWSMON_TIMEZONE) or an ISO date-time."""
+    try:
+        if len(value.strip()) == 10:
+            day = date.fromisoformat(value.strip())
+            return datetime.combine(day, time.min, tzinfo=get_settings().tz).astimezone(UTC)
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time", param_hint="--since"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=get_settings().tz)
+    return parsed.astimezone(UTC)
+
+
+def _when(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC, or None."""
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _story_json(story: Story) -> dict[str, Any]:
+    """A story as a JSON-ready dict."""
+    return {
+        "cluster": story.cluster_id,
+        "size": story.size,
+        "first_seen": _when(story.first_seen_at),
+        "updated": _when(story.updated_at),
+        "title": story.origin.title,
+        "outlets": story.outlets,
+        "members": [
+            {
+                "document_id": m.document_id,
+                "origin": m.is_origin,
+                "source": m.source,
+                "source_type": m.source_type,
+                "title": m.title,
+                "url": m.url,
+                "first_seen": _when(m.first_seen_at),
+                "published": _when(m.published_at),
+                "duplicate_of": m.duplicate_of,
+                "similarity": m.similarity,
+            }
+            for m in story.members
+        ],
+    }
+
+
+def _story_table(found: list[Story]) -> Table:
+    """A rich table: one row per story, outlets origin first with first-seen times."""
+    tz = get_settings().tz
+    table = Table(title=f"{len(found)} stories", show_lines=True)
+    table.add_column("Story", justify="right")
+    table.add_column("Origin title", overflow="fold", max_width=50)
+    table.add_column("Outlets (first seen)", overflow="fold")
+    table.add_column("Size", justify="right")
+    for story in found:
+        outlets = []
+        for m in story.members:
+            name = m.source or "(no source)"
+            seen = m.first_seen_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            label = f"{name} {seen}"
+            outlets.append(f"[bold]{label}[/bold] (origin)" if m.is_origin else label)
+        table.add_row(str(story.cluster_id), story.origin.title, "\n".join(outlets), str(story.size))
+    return table
+
+
+@app.command("stories")
+def stories_command(
+    since: Annotated[
+        str | None, typer.Option(help="Only stories with a member first seen since this date.")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="Only stories with a member matched to this topic id.")
+    ] = None,
+    min_size: Annotated[int, typer.Option(help="Skip stories with fewer members.")] = 1,
+    limit: Annotated[int, typer.Option(help="At most this many stories, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per story.")] = False,
+) -> None:
+    """List stories (clusters of republished copies) with their outlets, origin first."""
+    since_at = _parse_since(since) if since else None
+    with session_scope() as session:
+        found = stories(session, since=since_at, topic=topic, min_size=min_size, limit=limit)
+    if as_json:
+        for story in found:
+            sys.stdout.write(json.dumps(_story_json(story), ensure_ascii=False) + "\n")
+        return
+    Console().print(_story_table(found))

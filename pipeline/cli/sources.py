@@ -13,6 +13,7 @@ from rich.table import Table
 from pipeline.cli import app
 from pipeline.cli.common import console, out
 from pipeline.errors import SeedError
+from pipeline.seedfile import line_for, load_yaml
 from pipeline.settings import get_settings
 from pipeline.sources import load_sources
 
@@ -69,11 +70,30 @@ def _optional_loader(module: str, names: tuple[str, ...]) -> Callable[[Path], An
     return None
 
 
+def check_sources_file(path: Path) -> None:
+    """Load the sources file and check that every named quirk exists in crawlers/quirks.py."""
+    sf = load_sources(path)
+    try:
+        from crawlers.quirks import QUIRKS
+    except ModuleNotFoundError:
+        return  # crawlers not installed (library-only use)
+    _, lines = load_yaml(path)
+    for i, src in enumerate(sf.sources):
+        if src.article.quirks and src.article.quirks not in QUIRKS:
+            known = ", ".join(sorted(QUIRKS))
+            raise SeedError(
+                str(path),
+                line_for(("sources", i, "article", "quirks"), lines),
+                f"sources[{i}].article.quirks",
+                f"unknown quirk {src.article.quirks!r}; known: {known}",
+            )
+
+
 def seed_checks() -> list[tuple[str, Path, Callable[[Path], Any] | None]]:
     """(label, path, loader) for every seed file; loader None when that concern is not built."""
     s = get_settings()
     return [
-        ("sources", s.sources_path, load_sources),
+        ("sources", s.sources_path, check_sources_file),
         ("topics", s.topics_path, _optional_loader("pipeline.topics", ("load_topics",))),
         (
             "subscribers",

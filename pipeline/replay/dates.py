@@ -9,21 +9,61 @@ from email.utils import format_datetime
 # Genitive month names: Russian and Armenian sites print "3 сентября", "3 սեպտեմբերի".
 MONTHS: dict[str, tuple[str, ...]] = {
     "en": (
-        "January", "February", "March", "April", "May", "June", "July", "August",
-        "September", "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ),
     "ru": (
-        "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-        "сентября", "октября", "ноября", "декабря",
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
     ),
     "hy": (
-        "հունվարի", "փետրվարի", "մարտի", "ապրիլի", "մայիսի", "հունիսի", "հուլիսի",
-        "օգոստոսի", "սեպտեմբերի", "հոկտեմբերի", "նոյեմբերի", "դեկտեմբերի",
+        "հունվարի",
+        "փետրվարի",
+        "մարտի",
+        "ապրիլի",
+        "մայիսի",
+        "հունիսի",
+        "հուլիսի",
+        "օգոստոսի",
+        "սեպտեմբերի",
+        "հոկտեմբերի",
+        "նոյեմբերի",
+        "դեկտեմբերի",
     ),
     # Azerbaijani sites print lower-case Latin month names (research notes: "14 noyabr 2025").
     "az": (
-        "yanvar", "fevral", "mart", "aprel", "may", "iyun", "iyul", "avqust", "sentyabr",
-        "oktyabr", "noyabr", "dekabr",
+        "yanvar",
+        "fevral",
+        "mart",
+        "aprel",
+        "may",
+        "iyun",
+        "iyul",
+        "avqust",
+        "sentyabr",
+        "oktyabr",
+        "noyabr",
+        "dekabr",
     ),
 }
 _TOKEN = re.compile(r"%(-?)([a-zA-Z%])")
@@ -45,7 +85,7 @@ def at(anchor: date, days_ago: int, clock: str, tz: timezone) -> datetime:
 
 
 def fmt(moment: datetime | date, pattern: str, lang: str = "en") -> str:
-    """strftime with month names in ``lang``; ``%-d`` drops the leading zero, ``%Z`` is ``+03:00``."""
+    """strftime with month names in ``lang``; ``%-d`` drops the zero; ``%Z`` prints ``+03:00``."""
 
     def repl(m: re.Match[str]) -> str:
         nopad, code = m.group(1) == "-", m.group(2)

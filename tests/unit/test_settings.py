@@ -10,8 +10,9 @@ from pipeline.errors import ConfigError
 from pipeline.settings import PROJECT_ROOT, load_settings
 
 
-def test_defaults_resolve_from_project_root_not_cwd(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_resolve_from_project_root_not_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     s = load_settings({})
     assert s.seeds_dir == PROJECT_ROOT / "seeds"
@@ -26,15 +27,22 @@ def test_database_default_follows_var_dir(tmp_path: Path) -> None:
 
 
 def test_typed_values() -> None:
-    s = load_settings({"NEWSMON_FIRST_RUN_DAYS": "3", "NEWSMON_DOWNLOAD_DELAY": "0.5",
-                       "NEWSMON_TIMEZONE": "Asia/Yerevan"})
+    s = load_settings(
+        {
+            "NEWSMON_FIRST_RUN_DAYS": "3",
+            "NEWSMON_DOWNLOAD_DELAY": "0.5",
+            "NEWSMON_TIMEZONE": "Asia/Yerevan",
+        }
+    )
     assert s.first_run_days == 3
     assert s.download_delay == 0.5
     assert str(s.tz) == "Asia/Yerevan"
 
 
 def test_typo_fails_loudly_with_a_hint() -> None:
-    with pytest.raises(ConfigError, match=r"NEWSMON_DATABSE_URL.*did you mean NEWSMON_DATABASE_URL"):
+    with pytest.raises(
+        ConfigError, match=r"NEWSMON_DATABSE_URL.*did you mean NEWSMON_DATABASE_URL"
+    ):
         load_settings({"NEWSMON_DATABSE_URL": "sqlite://"})
 
 

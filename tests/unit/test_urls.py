@@ -20,4 +20,6 @@ def test_meaningful_query_is_kept_and_sorted() -> None:
 
 
 def test_different_articles_differ() -> None:
-    assert url_hash("https://tass.com/politics/2214730") != url_hash("https://tass.com/politics/2214731")
+    assert url_hash("https://tass.com/politics/2214730") != url_hash(
+        "https://tass.com/politics/2214731"
+    )

@@ -81,9 +81,7 @@ def upgrade() -> None:
         sa.Column("update_count", sa.Integer, nullable=False),
     )
     with op.batch_alter_table("clusters") as batch:
-        batch.create_foreign_key(
-            "fk_clusters_origin", "documents", ["origin_document_id"], ["id"]
-        )
+        batch.create_foreign_key("fk_clusters_origin", "documents", ["origin_document_id"], ["id"])
     op.create_table(
         "lsh_bands",
         sa.Column(
@@ -133,8 +131,9 @@ def upgrade() -> None:
             sa.ForeignKey("documents.id", ondelete="CASCADE"),
             nullable=False,
         ),
-        sa.Column("topic_id", sa.String(100), sa.ForeignKey("topics.id"), nullable=False,
-                  index=True),
+        sa.Column(
+            "topic_id", sa.String(100), sa.ForeignKey("topics.id"), nullable=False, index=True
+        ),
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("terms", sa.JSON, nullable=False),
         sa.Column("passages", sa.JSON, nullable=False),

@@ -1,0 +1,1 @@
+"""newsmon's Scrapy project: generic, configuration-driven spiders (see seeds/sources.yaml)."""

@@ -1,0 +1,1 @@
+"""One generic spider per discovery method (feed, sitemap, listing), plus corrections re-check."""

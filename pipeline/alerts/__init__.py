@@ -1,0 +1,160 @@
+"""Alerts: email (instant and digest), Atom feeds, webhooks and operator notices.
+
+The facade :func:`run_alerts` is what the DAG's ``alert`` task and ``newsmon alerts send`` call:
+plan ledger rows for new matching stories, regenerate the feeds, POST the webhooks, send the due
+emails, then check the sources for the operator. Each step is also callable on its own. See README
+"Alerts" for the delivery guarantee (at-least-once, stable Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pipeline.alerts.feeds import write_feeds
+from pipeline.alerts.ledger import (
+    CAUGHT_UP_AFTER,
+    RUN_MODES,
+    Alert,
+    AlertMute,
+    OperatorAlert,
+    PlanReport,
+    mute_cluster,
+    normalise_mode,
+    plan_alerts,
+)
+from pipeline.alerts.operator import OperatorReport, send_operator
+from pipeline.alerts.send import SendReport, send_emails
+from pipeline.alerts.smtp import Mailer
+from pipeline.alerts.subscribers import SubscriberSet, load_subscribers
+from pipeline.alerts.webhook import Poster, send_webhooks
+from pipeline.db import session_scope
+from pipeline.errors import NewsmonError, Outcome
+from pipeline.models import Topic, utcnow
+from pipeline.runs import RunTally, finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "RUN_MODES",
+    "Alert",
+    "AlertMute",
+    "AlertReport",
+    "OperatorAlert",
+    "load_subscribers",
+    "mute_cluster",
+    "plan_alerts",
+    "run_alerts",
+    "send_emails",
+    "send_operator",
+    "send_webhooks",
+    "write_feeds",
+]
+
+
+@dataclass
+class AlertReport:
+    """What one alert run did (ids and counts only: it travels through XCom)."""
+
+    mode: str
+    run_id: int | None = None
+    planned: dict[str, int] = field(default_factory=dict)
+    emails_sent: int = 0  # messages accepted by the server
+    alerts_sent: int = 0  # ledger rows those messages carried
+    email_failures: int = 0
+    webhooks_sent: int = 0
+    webhook_failures: int = 0
+    pending: int = 0  # rows still waiting (digests not yet due, failures to retry)
+    feeds: int = 0
+    operator_emails: int = 0
+    operator_active: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly copy."""
+        return dict(self.__dict__)
+
+
+def _unknown_topics(subs: SubscriberSet, known: set[str]) -> list[str]:
+    """Subscribed topic ids not in the topics table (a typo alerts nothing)."""
+    if not known:
+        return []
+    return sorted({t for s in subs for t in s.topics if t != "*" and t not in known})
+
+
+def run_alerts(
+    *,
+    mode: str = "scheduled",
+    now: datetime | None = None,
+    url: str | None = None,
+    subscribers: SubscriberSet | None = None,
+    mailer_factory: Callable[[], Mailer] | None = None,
+    poster: Poster | None = None,
+    feeds_dir: Path | None = None,
+    caught_up_after: timedelta | None = CAUGHT_UP_AFTER,
+) -> AlertReport:
+    """Plan, publish feeds, POST webhooks, send due emails, check sources; returns counts.
+
+    ``mode``: ``scheduled`` (each subscription's mode), ``backfill``/``reprocess``/``digest``
+    (wait for the next digest, "caught up"), ``instant`` (only when asked), ``none`` (suppressed).
+    In scheduled runs a story published more than ``caught_up_after`` before ``now`` also waits for
+    the digest (None: never; the offline demo, whose fixture pages carry old dates, wants that).
+    """
+    normalise_mode(mode)
+    now = now or utcnow()
+    subs = subscribers if subscribers is not None else load_subscribers()
+    report = AlertReport(mode=mode)
+    with session_scope(url) as session:
+        run = start_run(session, "alerts", {"mode": mode})
+        report.run_id = run.id
+        known = set(session.scalars(select(Topic.id)).all())
+    for topic in _unknown_topics(subs, known):
+        report.warnings.append(f"{subs.path}: topic {topic!r} is not defined in the topics table")
+        log.warning(report.warnings[-1])
+    tally = RunTally(run_id=report.run_id)
+    try:
+        with session_scope(url) as session:
+            plan: PlanReport = plan_alerts(
+                session, subs, run_mode=mode, now=now, caught_up_after=caught_up_after
+            )
+        report.planned = plan.as_dict()
+        tally.add(None, Outcome.SUPPRESSED, plan.suppressed + plan.muted)
+        with session_scope(url) as session:
+            report.feeds = len(write_feeds(session, out_dir=feeds_dir))
+        hooks: SendReport = send_webhooks(subs, now=now, url=url, poster=poster)
+        report.webhooks_sent, report.webhook_failures = hooks.messages_sent, hooks.messages_failed
+        mails: SendReport = send_emails(subs, now=now, url=url, mailer_factory=mailer_factory)
+        report.emails_sent, report.alerts_sent = mails.messages_sent, mails.alerts_sent
+        report.email_failures = mails.messages_failed
+        report.subjects = mails.subjects
+        report.errors += hooks.errors + mails.errors
+        tally.add(None, Outcome.SENT, mails.alerts_sent + hooks.alerts_sent)
+        tally.add(None, Outcome.SEND_FAILED, mails.messages_failed + hooks.messages_failed)
+        op: OperatorReport = send_operator(now=now, url=url, mailer_factory=mailer_factory)
+        report.operator_emails, report.operator_active = op.emails_sent, op.active
+        report.errors += op.errors
+    except NewsmonError as exc:
+        with session_scope(url) as session:
+            tally.flush(session)
+            finish_run(session, report.run_id, status="failed", error=str(exc))
+        raise
+    with session_scope(url) as session:
+        report.pending = (
+            session.scalar(select(func.count(Alert.id)).where(Alert.status == "pending")) or 0
+        )
+        tally.flush(session)
+        finish_run(session, report.run_id, status="ok" if not report.errors else "partial")
+    log.info(
+        "alerts run %s: %s",
+        report.run_id,
+        {k: v for k, v in report.as_dict().items() if k != "subjects"},
+    )
+    return report

@@ -1,0 +1,285 @@
+"""The alert ledger: one row per (subscriber, topic, story, channel), and planning which to create.
+
+A story is a cluster. It matches a topic when any of its documents has a ``matches`` row for that
+topic. Planning inserts one ``pending`` row per new (subscriber, topic, story, channel) with
+``INSERT ... ON CONFLICT DO NOTHING`` against the unique key, so a rerun, a republished copy (same
+cluster) or an updated page (same document, same cluster) adds nothing. Email and webhook deliveries
+are sibling rows in the same table (``channel``) so each has its own status, attempts and error: a
+failing webhook never blocks or repeats an email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    exists,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from pipeline.alerts.subscribers import ALL_TOPICS, Subscriber, SubscriberSet
+from pipeline.models import Base, Cluster, Document, Match, Source, Topic, utcnow
+
+log = logging.getLogger(__name__)
+
+Status = Literal["pending", "sent", "failed", "suppressed", "muted"]
+STATUSES: tuple[str, ...] = ("pending", "sent", "failed", "suppressed", "muted")
+CHANNELS: tuple[str, ...] = ("email", "webhook")
+# Run alert modes: "scheduled" uses each subscription's mode; backfill/reprocess default to digest
+# ("caught up"); "none" records rows as suppressed; "instant" only when an operator asks for it.
+RUN_MODES: tuple[str, ...] = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
+# A story first planned in a scheduled run but published this long ago is catch-up material
+# (a missed day, the first run's NEWSMON_FIRST_RUN_DAYS window, a backfill running alongside):
+# it joins the next digest under "caught up" instead of arriving as an instant alert.
+CAUGHT_UP_AFTER = timedelta(hours=48)
+
+
+class Alert(Base):
+    """One alert of one story on one topic to one subscriber through one channel."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(100))
+    topic_id: Mapped[str] = mapped_column(String(100))
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10), default="email")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    # instant | digest: how this row goes out (decided once, at planning).
+    delivery: Mapped[str] = mapped_column(String(10), default="instant")
+    caught_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_mode: Mapped[str] = mapped_column(String(20), default="scheduled")
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A sender owns a row while claimed_until is in the future (a crashed sender's lease expires).
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    # Assigned when first claimed and kept through retries: the same alert, the same Message-ID.
+    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    __table_args__ = (
+        UniqueConstraint(
+            "subscriber", "topic_id", "cluster_id", "channel", name="uq_alerts_sub_topic_cluster"
+        ),
+        Index("ix_alerts_status_channel", "status", "channel"),
+        Index("ix_alerts_cluster", "cluster_id"),
+    )
+
+
+class AlertMute(Base):
+    """A story an analyst silenced for everyone (``newsmon alerts mute CLUSTER``)."""
+
+    __tablename__ = "alert_mutes"
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    muted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorAlert(Base):
+    """State of one operator condition (a silent or failing source): one email per episode."""
+
+    __tablename__ = "operator_alerts"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[datetime | None] = mapped_column()
+    detail: Mapped[str] = mapped_column(Text, default="")
+    notified_at: Mapped[datetime | None] = mapped_column()
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass
+class PlanReport:
+    """What one planning pass did."""
+
+    created: int = 0
+    already: int = 0  # rows that existed (a rerun, a copy of an alerted story): counted, not logged
+    suppressed: int = 0
+    muted: int = 0
+    caught_up: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain counters for logs and XCom."""
+        return dict(self.__dict__)
+
+
+def normalise_mode(mode: str) -> str:
+    """Validate a run alert mode; backfill and reprocess mean digest."""
+    if mode not in RUN_MODES:
+        raise ValueError(f"alert mode {mode!r}: expected one of {', '.join(RUN_MODES)}")
+    return "digest" if mode in {"backfill", "reprocess"} else mode
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT with ON CONFLICT support."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _topics_for(session: Session, sub: Subscriber) -> list[str]:
+    """The topic ids a subscription covers (``*`` = every topic with matches)."""
+    if ALL_TOPICS in sub.topics:
+        return sorted(session.scalars(select(Topic.id)).all())
+    return list(sub.topics)
+
+
+def candidates(
+    session: Session, sub: Subscriber, topic_id: str, channel: str
+) -> list[tuple[int, datetime, bool]]:
+    """Stories matching ``topic_id`` for ``sub`` with no ledger row yet: (cluster, date, muted)."""
+    origin = aliased(Document)
+    story_date = origin.published_at
+    matching = (
+        select(Document.cluster_id)
+        .join(Match, Match.document_id == Document.id)
+        .where(Match.topic_id == topic_id, Document.cluster_id.is_not(None))
+    )
+    if sub.languages:
+        matching = matching.where(Document.language.in_(sub.languages))
+    if sub.sources:
+        matching = matching.join(Source, Source.id == Document.source_id).where(
+            Source.name.in_(sub.sources)
+        )
+    already = exists().where(
+        Alert.subscriber == sub.id,
+        Alert.topic_id == topic_id,
+        Alert.cluster_id == Cluster.id,
+        Alert.channel == channel,
+    )
+    q = (
+        select(Cluster.id, origin.published_at, Cluster.first_seen_at, AlertMute.cluster_id)
+        .outerjoin(origin, origin.id == Cluster.origin_document_id)
+        .outerjoin(AlertMute, AlertMute.cluster_id == Cluster.id)
+        .where(
+            Cluster.id.in_(matching),
+            ~already,
+            # "since": stories published before it are never alerted (undated: first seen).
+            or_(
+                story_date >= sub.since,
+                and_(story_date.is_(None), Cluster.first_seen_at >= sub.since),
+            ),
+        )
+        .order_by(Cluster.id)
+    )
+    return [
+        (cid, published or first_seen, muted is not None)
+        for cid, published, first_seen, muted in session.execute(q)
+    ]
+
+
+def message_token(*parts: object) -> str:
+    """A short stable hash for Message-IDs (unique across databases in practice)."""
+    raw = "\x1f".join(str(p) for p in parts).encode()
+    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def plan_alerts(
+    session: Session,
+    subscribers: SubscriberSet,
+    *,
+    run_mode: str = "scheduled",
+    now: datetime | None = None,
+    caught_up_after: timedelta | None = CAUGHT_UP_AFTER,
+) -> PlanReport:
+    """Create pending (or suppressed/muted) ledger rows for new matching stories; idempotent.
+
+    ``caught_up_after=None`` turns off the scheduled-run rule that sends old stories to the digest.
+    """
+    mode = normalise_mode(run_mode)
+    now = now or utcnow()
+    report = PlanReport()
+    insert = _insert(session)
+    for sub in subscribers:
+        for topic_id in _topics_for(session, sub):
+            for channel in sub.channels:
+                for cluster_id, story_date, muted in candidates(session, sub, topic_id, channel):
+                    values = _row_values(sub, mode, now, story_date, muted, caught_up_after)
+                    stmt = (
+                        insert(Alert)
+                        .values(
+                            subscriber=sub.id,
+                            topic_id=topic_id,
+                            cluster_id=cluster_id,
+                            channel=channel,
+                            planned_at=now,
+                            attempts=0,
+                            **values,
+                        )
+                        .on_conflict_do_nothing(
+                            index_elements=["subscriber", "topic_id", "cluster_id", "channel"]
+                        )
+                    )
+                    if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
+                        # A concurrent run planned it first: counted, not an error.
+                        report.already += 1
+                        continue
+                    report.created += 1
+                    report.suppressed += values["status"] == "suppressed"
+                    report.muted += values["status"] == "muted"
+                    report.caught_up += bool(values["caught_up"])
+    session.flush()
+    log.info("alerts planned (%s): %s", run_mode, report.as_dict())
+    return report
+
+
+def _row_values(
+    sub: Subscriber,
+    mode: str,
+    now: datetime,
+    story_date: datetime,
+    muted: bool,
+    caught_up_after: timedelta | None,
+) -> dict[str, Any]:
+    """Status, delivery and caught-up flag of a new row under a run alert mode."""
+    if mode == "scheduled":
+        old = caught_up_after is not None and story_date < now - caught_up_after
+        delivery, caught_up = ("digest", True) if old else (sub.mode, False)
+    elif mode == "instant":
+        delivery, caught_up = "instant", False
+    else:  # digest (backfill, reprocess) and none
+        delivery, caught_up = "digest", True
+    status = "muted" if muted else ("suppressed" if mode == "none" else "pending")
+    return {"status": status, "delivery": delivery, "caught_up": caught_up, "run_mode": mode}
+
+
+def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
+    """Silence a story for everyone: record the mute, mute its pending rows; returns how many."""
+    if session.get(Cluster, cluster_id) is None:
+        raise LookupError(f"no story (cluster) with id {cluster_id}; see `newsmon stories`")
+    stmt = (
+        _insert(session)(AlertMute)
+        .values(cluster_id=cluster_id, reason=reason, muted_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["cluster_id"])
+    )
+    session.execute(stmt)
+    rows = session.scalars(
+        select(Alert).where(Alert.cluster_id == cluster_id, Alert.status == "pending")
+    ).all()
+    for row in rows:
+        row.status = "muted"
+        row.claim_token = None
+        row.claimed_until = None
+    session.flush()
+    return len(rows)

@@ -1,0 +1,256 @@
+"""What an alert shows of a story: origin, outlets, date, language, passages with hits marked.
+
+Highlighting works on offsets into the raw (scraped) text and escapes every segment separately, so
+scraped markup can never become HTML: escape first, then wrap the hit spans in ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.models import Cluster, Document, Match, Source, Topic
+
+# Passages longer than this are cut around their first hit (a phone screen shows ~8 lines).
+MAX_PASSAGE_CHARS = 600
+MAX_PASSAGES = 3
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One matched passage: the raw text and the hit spans inside it."""
+
+    field: str
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def html(self) -> Markup:
+        """The passage as safe HTML: each segment escaped, hits wrapped in ``<mark>``."""
+        out: list[Markup] = []
+        pos = 0
+        for start, end in self.spans:
+            out.append(escape(self.text[pos:start]))
+            out.append(Markup("<mark>%s</mark>") % self.text[start:end])
+            pos = end
+        out.append(escape(self.text[pos:]))
+        return Markup("").join(out)
+
+    @property
+    def marked_text(self) -> str:
+        """The passage for the plain-text part, hits between asterisks."""
+        out: list[str] = []
+        pos = 0
+        for start, end in self.spans:
+            out.append(f"{self.text[pos:start]}*{self.text[start:end]}*")
+            pos = end
+        out.append(self.text[pos:])
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """A source that carried the story."""
+
+    name: str
+    url: str
+    language: str | None
+    official: bool
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """A story as one alert shows it, for one topic."""
+
+    cluster_id: int
+    topic_id: str
+    topic_name: str
+    title: str
+    url: str
+    origin: str
+    date: datetime
+    language: str | None
+    outlets: tuple[Outlet, ...]
+    passages: tuple[Passage, ...]
+    terms: tuple[str, ...]
+    updated: datetime
+    caught_up: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """The webhook payload's ``story`` object."""
+        return {
+            "cluster_id": self.cluster_id,
+            "title": self.title,
+            "url": self.url,
+            "origin": self.origin,
+            "published": self.date.isoformat(),
+            "language": self.language,
+            "outlets": [
+                {"name": o.name, "url": o.url, "language": o.language} for o in self.outlets
+            ],
+            "topic": {"id": self.topic_id, "name": self.topic_name, "terms": list(self.terms)},
+            "passages": [{"field": p.field, "text": p.text} for p in self.passages],
+            "caught_up": self.caught_up,
+        }
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """Case- and accent-folded text with, per folded character, its index in ``text``."""
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        for piece in unicodedata.normalize("NFKD", ch):
+            if unicodedata.combining(piece):
+                continue
+            for folded in piece.casefold():
+                chars.append(folded)
+                index.append(i)
+    return "".join(chars), index
+
+
+def _term_pattern(term: str) -> re.Pattern[str] | None:
+    """A regex over folded text for one term; ``*`` ends a stem ("Зангезурск* коридор*")."""
+    words = [w for w in _fold(term)[0].split() if w.strip("*")]
+    if not words:
+        return None
+    parts = [re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "") for w in words]
+    return re.compile(r"(?<!\w)" + r"\W+".join(parts) + r"(?!\w)")
+
+
+def hit_spans(
+    text: str, terms: list[str] | tuple[str, ...], hits: list[Any] | None = None
+) -> tuple[tuple[int, int], ...]:
+    """Spans of the terms in ``text`` (given hit offsets win), merged and sorted."""
+    spans: list[tuple[int, int]] = []
+    if hits:
+        spans = [
+            (int(h[0]), int(h[1]))
+            for h in hits
+            if isinstance(h, list | tuple) and 0 <= int(h[0]) < int(h[1]) <= len(text)
+        ]
+    else:
+        folded, index = _fold(text)
+        for term in terms:
+            pattern = _term_pattern(str(term))
+            if pattern is None:
+                continue
+            for m in pattern.finditer(folded):
+                if m.end() > m.start():
+                    spans.append((index[m.start()], index[m.end() - 1] + 1))
+    return merge_spans(spans)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sort spans and join the overlapping ones."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def make_passage(raw: dict[str, Any], terms: list[str] | tuple[str, ...]) -> Passage | None:
+    """Build a passage from a stored ``matches.passages`` item, cut to a readable length."""
+    text = str(raw.get("text") or "")
+    if not text.strip():
+        return None
+    spans = hit_spans(text, terms, raw.get("hits"))
+    if len(text) > MAX_PASSAGE_CHARS:
+        first = spans[0][0] if spans else 0
+        start = max(0, min(first - MAX_PASSAGE_CHARS // 3, len(text) - MAX_PASSAGE_CHARS))
+        end = start + MAX_PASSAGE_CHARS
+        cut = text[start:end]
+        lead, tail = ("…" if start else ""), ("…" if end < len(text) else "")
+        shift = start - len(lead)
+        text = lead + cut + tail
+        spans = tuple(
+            (max(s - shift, len(lead)), min(e - shift, len(lead) + len(cut)))
+            for s, e in spans
+            if e > start and s < end
+        )
+    return Passage(field=str(raw.get("field") or "text"), text=text, spans=spans)
+
+
+def source_label(source: Source | None) -> str:
+    """Display name of a source (its seed ``label``, else its name)."""
+    if source is None:
+        return "(unknown source)"
+    label = (source.config or {}).get("label")
+    return str(label) if label else source.name
+
+
+def topic_names(session: Session) -> dict[str, str]:
+    """Topic id → display name."""
+    return {t.id: t.name or t.id for t in session.scalars(select(Topic))}
+
+
+def load_story(
+    session: Session,
+    cluster_id: int,
+    topic_id: str,
+    *,
+    names: dict[str, str] | None = None,
+    caught_up: bool = False,
+) -> StoryView | None:
+    """The view of one story for one topic, or None when the cluster no longer exists."""
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None:
+        return None
+    members = list(
+        session.execute(
+            select(Document, Source)
+            .outerjoin(Source, Source.id == Document.source_id)
+            .where(Document.cluster_id == cluster_id)
+            .order_by(Document.first_seen_at, Document.id)
+        ).all()
+    )
+    if not members:
+        return None
+    members.sort(key=lambda row: row[0].id != cluster.origin_document_id)
+    origin_doc, origin_src = members[0]
+    outlets: list[Outlet] = []
+    seen: set[str] = set()
+    for doc, src in members:
+        label = source_label(src)
+        if label in seen:
+            continue
+        seen.add(label)
+        outlets.append(Outlet(label, doc.url, doc.language, bool(src and src.official)))
+    matches = session.scalars(
+        select(Match).where(
+            Match.topic_id == topic_id, Match.document_id.in_([d.id for d, _ in members])
+        )
+    ).all()
+    # The origin's own match explains best; otherwise the strongest copy's.
+    best = sorted(matches, key=lambda m: (m.document_id != origin_doc.id, -m.score, m.id))
+    terms: tuple[str, ...] = tuple(str(t) for t in best[0].terms) if best else ()
+    passages: list[Passage] = []
+    for raw in best[0].passages if best else []:
+        if isinstance(raw, dict) and (p := make_passage(raw, terms)) is not None:
+            passages.append(p)
+    names = names if names is not None else topic_names(session)
+    return StoryView(
+        cluster_id=cluster_id,
+        topic_id=topic_id,
+        topic_name=names.get(topic_id, topic_id),
+        title=origin_doc.title or "(untitled)",
+        url=origin_doc.url,
+        origin=source_label(origin_src),
+        date=origin_doc.published_at or cluster.first_seen_at,
+        language=origin_doc.language,
+        outlets=tuple(outlets),
+        passages=tuple(passages[:MAX_PASSAGES]),
+        terms=terms,
+        updated=max(cluster.updated_at, cluster.first_seen_at),
+        caught_up=caught_up,
+    )

@@ -1,0 +1,153 @@
+"""``newsmon alerts``: preview, send, list and mute alerts (email, webhooks, Atom feeds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import func, select
+
+from pipeline.alerts import RUN_MODES, Alert, load_subscribers, mute_cluster, run_alerts
+from pipeline.alerts.preview import preview as render_preview
+from pipeline.cli import app
+from pipeline.cli.common import console, out
+from pipeline.db import session_scope
+
+alerts_app = typer.Typer(
+    help="Alerts to subscribers (seeds/subscribers.yaml): email, webhooks, Atom feeds.",
+    no_args_is_help=True,
+)
+app.add_typer(alerts_app, name="alerts")
+
+ModeOpt = Annotated[
+    str,
+    typer.Option(
+        "--mode",
+        help=f"Run alert mode: {', '.join(RUN_MODES)} (backfill/reprocess wait for the digest).",
+    ),
+]
+
+
+def _check_mode(mode: str) -> str:
+    """Reject an unknown mode as a usage error."""
+    if mode not in RUN_MODES:
+        raise typer.BadParameter(f"{mode!r}: expected one of {', '.join(RUN_MODES)}")
+    return mode
+
+
+@alerts_app.command("preview")
+def preview_cmd(
+    subscriber: Annotated[str | None, typer.Option(help="Only this subscription id.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the files (default var/alerts/preview)."),
+    ] = None,
+    mode: ModeOpt = "scheduled",
+) -> None:
+    """Render what would be sent (.eml, .html, .txt; webhooks as .json); send and store nothing."""
+    subs = load_subscribers()
+    if subscriber and subs.get(subscriber) is None:
+        raise typer.BadParameter(f"no subscription with id {subscriber!r} in {subs.path}")
+    items = render_preview(subs, subscriber=subscriber, out_dir=out_dir, mode=_check_mode(mode))
+    if not items:
+        out.print("Nothing would be sent: no pending alerts.")
+        return
+    table = Table(title=f"{len(items)} messages would be sent (nothing was sent)")
+    for col in ("subscriber", "kind", "alerts", "due now", "subject", "file"):
+        table.add_column(col)
+    for item in items:
+        table.add_row(
+            item.subscriber,
+            item.kind,
+            str(item.alerts),
+            "yes" if item.due else "at digest hour",
+            escape(item.subject),
+            str(item.files[-1]) if item.files else "",
+        )
+    out.print(table)
+
+
+@alerts_app.command("send")
+def send_cmd(
+    mode: ModeOpt = "scheduled",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Plan new alerts, send what is due (email + webhooks), regenerate the Atom feeds."""
+    report = run_alerts(mode=_check_mode(mode))
+    if as_json:
+        out.print_json(json.dumps(report.as_dict(), default=str))
+        return
+    planned = report.planned
+    out.print(
+        f"planned {planned.get('created', 0)} new alerts "
+        f"({planned.get('caught_up', 0)} caught up, {planned.get('suppressed', 0)} suppressed, "
+        f"{planned.get('muted', 0)} muted); "
+        f"emails sent {report.emails_sent} ({report.alerts_sent} alerts), "
+        f"webhooks {report.webhooks_sent}, feeds {report.feeds}, still pending {report.pending}"
+    )
+    for subject in report.subjects:
+        out.print(f"  sent: {escape(subject)}")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {escape(warning)}")
+    for error in report.errors:
+        console.print(f"[red]failed[/] {escape(error)}")
+
+
+@alerts_app.command("list")
+def list_cmd(
+    status: Annotated[
+        str | None, typer.Option(help="pending, sent, failed, suppressed or muted.")
+    ] = None,
+    subscriber: Annotated[str | None, typer.Option(help="Only this subscription id.")] = None,
+    limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
+) -> None:
+    """Show the alert ledger, newest first, with counts per status."""
+    with session_scope() as session:
+        counts = dict(
+            session.execute(select(Alert.status, func.count(Alert.id)).group_by(Alert.status)).all()
+        )
+        q = select(Alert).order_by(Alert.id.desc()).limit(limit)
+        if status:
+            q = q.where(Alert.status == status)
+        if subscriber:
+            q = q.where(Alert.subscriber == subscriber)
+        rows = session.scalars(q).all()
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"
+        table = Table(title=f"alert ledger: {summary}")
+        for col in ("id", "subscriber", "topic", "story", "channel", "status", "delivery"):
+            table.add_column(col)
+        for col in ("tries", "planned", "sent", "error"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                str(r.id),
+                r.subscriber,
+                r.topic_id,
+                str(r.cluster_id),
+                r.channel,
+                r.status,
+                r.delivery + (" (caught up)" if r.caught_up else ""),
+                str(r.attempts),
+                f"{r.planned_at:%Y-%m-%d %H:%M}",
+                f"{r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else "",
+                escape((r.last_error or "")[:60]),
+            )
+    out.print(table)
+
+
+@alerts_app.command("mute")
+def mute_cmd(
+    cluster: Annotated[int, typer.Argument(help="Story (cluster) id, as shown in alerts (#N).")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the database).")] = "",
+) -> None:
+    """Silence a story for every subscriber (a false positive): pending alerts become muted."""
+    with session_scope() as session:
+        try:
+            n = mute_cluster(session, cluster, reason=reason)
+        except LookupError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    out.print(f"story {cluster} muted; {n} pending alerts will not be sent")

@@ -1,0 +1,38 @@
+"""Deduplication: republished copies folded into one story (cluster).
+
+Facade used by the store and the CLI:
+
+- :func:`content_hash` — hash of a document's normalised body (exact copies).
+- :func:`assign` — put a flushed document into its cluster (exact, then MinHash
+  LSH kept in ``lsh_bands`` + verification, else a new cluster); idempotent.
+- :func:`stories` — clusters with their outlets, origin first.
+- :func:`run_batch` — the ``newsmon dedup`` JSON-lines contract on a temporary database.
+
+Modules: ``text`` (normalisation, shingles, hash), ``sketch`` (MinHash, bands),
+``verify`` (copy decision), ``assign`` (database), ``stories``, ``batch``.
+"""
+
+from __future__ import annotations
+
+from pipeline.dedup.assign import DedupResult, Kind, assign, reassign
+from pipeline.dedup.batch import BatchItem, parse_lines, run_batch
+from pipeline.dedup.stories import Member, Story, stories
+from pipeline.dedup.text import content_hash, normalise
+from pipeline.dedup.verify import Verdict, compare
+
+__all__ = [
+    "BatchItem",
+    "DedupResult",
+    "Kind",
+    "Member",
+    "Story",
+    "Verdict",
+    "assign",
+    "compare",
+    "content_hash",
+    "normalise",
+    "parse_lines",
+    "reassign",
+    "run_batch",
+    "stories",
+]

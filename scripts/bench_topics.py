@@ -1,0 +1,157 @@
+"""Topic matching throughput: documents/s on ~3 KB documents, 6 default vs 1,000 topics.
+
+Usage: python scripts/bench_topics.py [--docs N] [--topics N] [--repeat N]
+
+Documents are built from our dev set (tests/fixtures/topics/devset.jsonl): texts of one
+language joined until about 3,000 characters. The generated topics mimic real ones:
+phrases, stems, explicit endings, near conditions and none groups, in four scripts;
+most of their words are invented (a real topic list is mostly words a given document
+does not contain) and about one word in ten is taken from the documents' vocabulary, so
+generated topics do fire and their rules are evaluated. The goal (issue 4) is a
+1,000-topic / 6-topic time ratio under 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+from pipeline.normalize import word_key
+from pipeline.topics import Matcher, TopicsFile, load_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVSET = ROOT / "tests" / "fixtures" / "topics" / "devset.jsonl"
+SHIPPED = ROOT / "seeds" / "topics.yaml"
+DOC_CHARS = 3000
+SYLLABLES = {
+    "en": ["ka", "ro", "ven", "tal", "mir", "son", "gel", "dor", "pas", "lin", "ber", "qua"],
+    "ru": ["ка", "ро", "вен", "тал", "мир", "сон", "гел", "дор", "пас", "лин", "бер", "жу"],
+    "hy": ["կա", "րո", "վեն", "թալ", "միր", "սոն", "գել", "դոր", "պաս", "լին", "բեր", "ժու"],
+    "az": ["ka", "rö", "vən", "tal", "mır", "son", "gəl", "dor", "paş", "lin", "bər", "qu"],
+}
+
+
+def documents(n: int) -> list[tuple[str, str, str]]:
+    """``n`` (title, text, language) documents of about DOC_CHARS characters."""
+    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    by_lang: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_lang.setdefault(r["language"], []).append(r)
+    rng = random.Random(4)
+    docs = []
+    langs = sorted(by_lang)
+    for i in range(n):
+        lang = langs[i % len(langs)]
+        pool = by_lang[lang]
+        first = rng.choice(pool)
+        parts = [first["text"]]
+        while sum(len(p) + 2 for p in parts) < DOC_CHARS:
+            parts.append(rng.choice(pool)["text"])
+        docs.append((first["title"], "\n\n".join(parts)[:DOC_CHARS], lang))
+    return docs
+
+
+def _word(rng: random.Random, lang: str, vocab: list[str]) -> str:
+    """An invented word, or (one time in ten) a real word of the documents."""
+    if rng.random() < 0.1:
+        return rng.choice(vocab)
+    return "".join(rng.choice(SYLLABLES[lang]) for _ in range(rng.randint(2, 4)))
+
+
+def _alias(rng: random.Random, lang: str, vocab: list[str]) -> str:
+    """A term in the topics.yaml syntax: word, phrase, stem or explicit endings."""
+    words = [_word(rng, lang, vocab) for _ in range(rng.choice([1, 1, 2, 2, 3]))]
+    kind = rng.random()
+    if kind < 0.3 and len(word_key(words[-1])[0]) >= 6:
+        words[-1] += "*"
+    elif kind < 0.4:
+        words[-1] += "(|a|om|i)"
+    return " ".join(words)
+
+
+def _terms(rng: random.Random, vocab: dict[str, list[str]], k: int) -> dict[str, list[str]]:
+    """Aliases for the four languages."""
+    return {lang: [_alias(rng, lang, vocab[lang]) for _ in range(k)] for lang in SYLLABLES}
+
+
+def generated_topics(n: int, vocab: dict[str, list[str]]) -> TopicsFile:
+    """``n`` random topics with the rule shapes the default topics use."""
+    rng = random.Random(1000)
+    topics = []
+    for i in range(n):
+        shape = i % 4
+        topic: dict[str, object] = {"id": f"gen-{i:04d}", "name": f"G{i}", "description": "x"}
+        if shape == 0:
+            topic["any"] = [{"terms": _terms(rng, vocab, 3)}]
+        elif shape == 1:
+            topic["any"] = [
+                {"terms": _terms(rng, vocab, 2)},
+                {"near": {"a": _terms(rng, vocab, 2), "b": _terms(rng, vocab, 2), "within": 5}},
+            ]
+        elif shape == 2:
+            topic["all"] = [{"terms": _terms(rng, vocab, 2)}, {"terms": _terms(rng, vocab, 2)}]
+            topic["none"] = [{"terms": _terms(rng, vocab, 1)}]
+        else:
+            topic["all"] = [
+                {"any": [{"terms": _terms(rng, vocab, 2)}, {"terms": _terms(rng, vocab, 1)}]},
+                {"terms": _terms(rng, vocab, 1), "at_least": 2},
+            ]
+        topics.append(topic)
+    return TopicsFile.model_validate({"topics": topics})
+
+
+def vocabulary(docs: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Distinct words of five or more letters per language."""
+    out: dict[str, set[str]] = {lang: set() for lang in SYLLABLES}
+    for _, text, lang in docs:
+        out[lang].update(w for w in re.findall(r"[^\W\d_]{5,}", text))
+    return {lang: sorted(words) for lang, words in out.items()}
+
+
+def throughput(matcher: Matcher, docs: list[tuple[str, str, str]], repeat: int) -> float:
+    """Best documents/s over ``repeat`` passes (one warm-up pass first)."""
+    for title, text, lang in docs[:50]:
+        matcher.match(title, text, language=lang)
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for title, text, lang in docs:
+            matcher.match(title, text, language=lang)
+        best = max(best, len(docs) / (time.perf_counter() - start))
+    return best
+
+
+def main() -> int:
+    """Run both configurations and print the table; exit 1 when the ratio is 2 or more."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=1000)
+    ap.add_argument("--topics", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    docs = documents(args.docs)
+    avg = sum(len(t) + len(x) for t, x, _ in docs) / len(docs)
+    default = Matcher(load_topics(SHIPPED), SHIPPED)
+    start = time.perf_counter()
+    many = Matcher(generated_topics(args.topics, vocabulary(docs)))
+    compile_s = time.perf_counter() - start
+    fired = sum(1 for t, x, lang in docs if many.match(t, x, language=lang)) / len(docs)
+    small = throughput(default, docs, args.repeat)
+    large = throughput(many, docs, args.repeat)
+    ratio = small / large
+    print(f"{len(docs)} documents, {avg:.0f} characters on average (en/ru/hy/az)")
+    print(f"{'topics':>8} {'patterns':>9} {'docs/s':>9}")
+    print(f"{len(default.topics):8d} {len(default.compiled.patterns):9d} {small:9.0f}")
+    print(f"{len(many.topics):8d} {len(many.compiled.patterns):9d} {large:9.0f}")
+    print(f"compile {args.topics} topics: {compile_s:.2f} s; documents matching >=1 generated "
+          f"topic: {fired:.0%}")  # fmt: skip
+    print(f"time ratio {args.topics} / {len(default.topics)} topics: {ratio:.2f} (goal < 2)")
+    return 0 if ratio < 2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""End-to-end crawls of the offline replica (subprocess spiders, SQLite, loopback only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from pipeline.crawl import run_crawl
+from pipeline.crawlstate import SOURCE_KEY, list_states
+from pipeline.db import session_scope
+from pipeline.errors import ConfigError, Outcome
+from pipeline.models import Document, Page
+from pipeline.replay.server import ReplayServer
+from pipeline.settings import get_settings
+from pipeline.sources import FeedMethod, load_sources
+from tests.crawlers.conftest import FAST, replica_sources
+
+# Every discovery method: mid.ru feed + listing, Kremlin full-text Atom, TASS feed + sitemap
+# + full-text yandex feed.
+MAIN = ["mid-ru", "kremlin", "tass"]
+MAIN_SITES = ["mid.ru", "kremlin.ru", "en.kremlin.ru", "tass.com", "tass.ru"]
+
+
+def stored_urls() -> set[str]:
+    """URLs of every stored document."""
+    with session_scope() as session:
+        return set(session.scalars(select(Document.url)))
+
+
+def expected_urls(
+    replay: ReplayServer, sites: list[str], since: datetime, until: datetime
+) -> set[str]:
+    """Replica article URLs published inside [since, until]."""
+    return {
+        replay.article_url(site, a.id)
+        for site in sites
+        for a in replay.articles(site)
+        if since <= a.published <= until
+    }
+
+
+def article_paths(replay: ReplayServer, sites: list[str]) -> set[tuple[str, str]]:
+    """(site, path) of every article, drafts included."""
+    return {(s, a.path) for s in sites for a in replay.articles(s, drafts=True)}
+
+
+def feed_urls(sources_file: Path) -> list[str]:
+    """URLs of the configured feeds."""
+    return [
+        m.url
+        for src in load_sources(sources_file).sources
+        for m in src.discovery
+        if isinstance(m, FeedMethod)
+    ]
+
+
+@pytest.mark.slow
+def test_first_run_second_run_and_new_article(
+    replay: ReplayServer, crawl_env: str, tmp_path: Path
+) -> None:
+    sources = replica_sources(replay, MAIN, tmp_path / "sources.yaml")
+    now = datetime.now(UTC)
+    first = run_crawl(MAIN, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
+    assert first.ok
+    # Every article of the default first-run window (NEWSMON_FIRST_RUN_DAYS=7) is stored once.
+    want = expected_urls(replay, MAIN_SITES, now - timedelta(days=7), now + timedelta(days=1))
+    assert want and stored_urls() == want
+    totals = first.totals()
+    assert totals[Outcome.NEW] + totals[Outcome.DUPLICATE] == len(want)
+    articles = article_paths(replay, MAIN_SITES)
+    fetched = Counter((r.site, r.path) for r in replay.requests if (r.site, r.path) in articles)
+    assert fetched and max(fetched.values()) == 1
+    # Full-text feeds: no Kremlin or tass.ru page is ever fetched.
+    assert not {s for s, _ in fetched} & {"kremlin.ru", "en.kremlin.ru", "tass.ru"}
+
+    replay.clear_requests()
+    second = run_crawl(MAIN, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
+    assert second.ok
+    assert not [r for r in replay.requests if (r.site, r.path) in articles]
+    feeds = feed_urls(sources)
+    feed_requests = [r for r in replay.requests if r.path in {urlsplit(u).path for u in feeds}]
+    assert len(feed_requests) == len(feeds)
+    assert all(r.status == 304 and r.if_none_match for r in feed_requests)
+    assert set(second.totals()) == {Outcome.NOT_MODIFIED}
+    assert stored_urls() == want
+
+    new = replay.publish("mid.ru", "2052240")
+    replay.clear_requests()
+    third = run_crawl(MAIN, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
+    assert third.ok
+    assert [(r.site, r.path) for r in replay.requests if (r.site, r.path) in articles] == [
+        ("mid.ru", new.path)
+    ]
+    assert stored_urls() == want | {replay.article_url("mid.ru", "2052240")}
+    assert third.counts["mid-ru"][Outcome.NEW] == 1
+
+
+@pytest.mark.slow
+def test_backfill_fetches_only_the_window(
+    replay: ReplayServer, crawl_env: str, tmp_path: Path
+) -> None:
+    sources = replica_sources(replay, ["mid-ru"], tmp_path / "sources.yaml")
+    today = replay.today
+    since = datetime.combine(today - timedelta(days=13), time.min, UTC)
+    until = datetime.combine(today - timedelta(days=4), time.max, UTC)
+    report = run_crawl(
+        ["mid-ru"], since, until, sources_file=sources, polite=False, scrapy_settings=FAST
+    )
+    assert report.ok
+    want = expected_urls(replay, ["mid.ru"], since, until)
+    assert len(want) >= 3
+    assert stored_urls() == want
+    articles = article_paths(replay, ["mid.ru"])
+    fetched = {
+        replay.rewrite_url(f"http://mid.ru{r.path}")
+        for r in replay.requests
+        if ("mid.ru", r.path) in articles
+    }
+    assert fetched == want
+    # A window ending in the past is not "the last successful crawl".
+    with session_scope() as session:
+        states = list_states(session, "mid-ru")
+    assert states and all(s.last_success_at is None for s in states)
+
+
+@pytest.mark.slow
+def test_faults_are_counted_and_the_crawl_continues(
+    replay: ReplayServer, crawl_env: str, tmp_path: Path
+) -> None:
+    names = ["replica-faults", "mid-ru"]
+    sources = replica_sources(replay, names, tmp_path / "sources.yaml")
+    report = run_crawl(names, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
+    faults = report.counts["replica-faults"]
+    # Three feeds: one good (LISTED), one malformed and one entity bomb (BAD_CONTENT).
+    assert faults[Outcome.LISTED] == 1
+    items = replay.articles("faults.test")
+    page_outcomes = sum(faults.values()) - faults[Outcome.LISTED] - 2
+    assert page_outcomes == len(items)  # exactly one counted outcome per feed item
+    assert faults[Outcome.NEW] == 2  # good-1, good-2
+    assert faults[Outcome.ROBOTS_DENIED] == 1  # /private/hidden-report
+    assert faults[Outcome.OFFSITE] == 1  # redirect to offsite.test
+    assert faults[Outcome.TOO_LARGE] == 1
+    assert faults[Outcome.BAD_CONTENT] == 4  # pdf, binary-as-html, malformed feed, entities
+    assert faults[Outcome.HTTP_ERROR] == 4  # 500, 404, timeout, redirect loop
+    paths = {r.path for r in replay.requests_for("faults.test")}
+    assert not any(p.startswith("/private/") for p in paths)  # robots.txt obeyed
+    assert replay.requests_for("offsite.test") == []
+    assert all(r.user_agent == get_settings().user_agent for r in replay.requests)
+    # The other source in the same process was crawled normally.
+    assert report.counts["mid-ru"][Outcome.NEW] >= 3
+    with session_scope() as session:
+        state = {s.key: s for s in list_states(session, "replica-faults")}
+    assert state[SOURCE_KEY].last_error  # the source is not "successful"
+    assert state[SOURCE_KEY].last_success_at is None
+
+
+@pytest.mark.slow
+def test_corrections_state_and_reset_via_cli(
+    replay: ReplayServer, crawl_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.cli import _register, app
+
+    _register()
+    sources = replica_sources(replay, ["mid-ru"], tmp_path / "sources.yaml")
+    monkeypatch.setenv("NEWSMON_SOURCES_FILE", str(sources))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    first = runner.invoke(app, ["crawl", "--source", "mid-ru", "--no-polite"])
+    assert first.exit_code == 0, first.output
+    assert "new" in first.stdout
+
+    # An article is corrected on the site; our copy was fetched a day ago.
+    art = replay.articles("mid.ru", lang="en")[0]
+    spec = art.spec.model_dump()
+    spec["body"] = (
+        spec["body"] + "\n\nThe ministry later added that experts will meet again next week."
+    )
+    replay.add_article("mid.ru", **spec)
+    with session_scope() as session:
+        session.execute(update(Page).values(fetched_at=datetime.now(UTC) - timedelta(days=1)))
+    replay.clear_requests()
+    second = run_crawl(["mid-ru"], sources_file=sources, polite=False, scrapy_settings=FAST)
+    counts = second.counts["mid-ru"]
+    assert counts[Outcome.UPDATED] == 1
+    assert counts[Outcome.NOT_MODIFIED] >= 2  # feeds/listings and unchanged articles
+    rechecked = [r for r in replay.requests if r.path == art.path]
+    assert len(rechecked) == 1 and rechecked[0].if_none_match
+    with session_scope() as session:
+        doc = session.scalar(
+            select(Document).where(Document.url == replay.article_url("mid.ru", art.id))
+        )
+        assert doc is not None and doc.update_count == 1 and doc.updated_at is not None
+        assert "experts will meet again" in doc.text
+
+    shown = runner.invoke(app, ["sources", "state", "mid-ru"])
+    assert shown.exit_code == 0
+    assert "crawl state" in shown.stdout and "mid-ru" in shown.stdout
+    reset = runner.invoke(app, ["sources", "reset", "mid-ru"])
+    assert reset.exit_code == 0 and "state rows removed" in reset.stdout
+    with session_scope() as session:
+        assert list_states(session, "mid-ru") == []
+    # After a reset, feeds are fetched unconditionally again.
+    replay.clear_requests()
+    run_crawl(["mid-ru"], sources_file=sources, polite=False, recheck=False, scrapy_settings=FAST)
+    feeds = {urlsplit(u).path for u in feed_urls(sources)}
+    assert all(r.status == 200 and not r.if_none_match for r in replay.requests if r.path in feeds)
+
+
+def test_production_mode_refuses_the_replica(
+    replay: ReplayServer, crawl_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = replica_sources(replay, ["mid-ru"], tmp_path / "sources.yaml")
+    monkeypatch.setenv("NEWSMON_MODE", "production")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="loopback/private"):
+        run_crawl(["mid-ru"], sources_file=sources)
+    assert replay.requests == []

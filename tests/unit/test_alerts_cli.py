@@ -1,0 +1,91 @@
+"""``newsmon alerts preview|send|list|mute``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from pipeline.alerts import Alert
+from pipeline.cli import _register, app
+from pipeline.db import session_scope
+from pipeline.models import utcnow
+from pipeline.settings import get_settings
+from tests.alerts_data import story
+
+SUBS = """\
+subscribers:
+  - id: desk
+    email: ${DESK_CLI_EMAIL:-desk@example.org}
+    topics: [zangezur-corridor]
+    mode: instant
+    since: 2020-01-01
+  - id: daily
+    email: daily@example.org
+    webhook: http://127.0.0.1:9/never-called
+    topics: ["*"]
+    since: 2020-01-01
+"""
+
+
+@pytest.fixture
+def cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    path = tmp_path / "subscribers.yaml"
+    path.write_text(SUBS)
+    monkeypatch.setenv("NEWSMON_SUBSCRIBERS_FILE", str(path))
+    get_settings.cache_clear()
+    _register()
+    with session_scope(db_url) as s:
+        story(s, n=1, published=utcnow())
+        story(s, n=2, published=utcnow())
+    return CliRunner()
+
+
+def count_rows(db_url: str) -> int:
+    with session_scope(db_url) as s:
+        return s.scalar(select(func.count(Alert.id))) or 0
+
+
+def test_preview_renders_files_and_changes_nothing(
+    cli: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "preview"
+    result = cli.invoke(app, ["alerts", "preview", "--out", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert "desk-001-instant.eml" in names and "desk-001-instant.html" in names
+    assert any(n.startswith("daily-") and n.endswith("-digest.txt") for n in names)
+    assert any(n.endswith("-webhook.json") for n in names)
+    html = (out / "desk-001-instant.html").read_text()
+    assert "<mark>Zangezur corridor</mark>" in html
+    assert count_rows(db_url) == 0  # nothing planned, nothing sent
+    assert "nothing was sent" in result.output
+    only = cli.invoke(app, ["alerts", "preview", "--subscriber", "desk", "--out", str(out)])
+    assert only.exit_code == 0 and "daily" not in only.output.split("nothing was sent")[1]
+    bad = cli.invoke(app, ["alerts", "preview", "--subscriber", "nobody"])
+    assert bad.exit_code != 0
+
+
+def test_mute_and_list(cli: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSMON_SMTP_URL", "smtp://127.0.0.1:9?starttls=0&timeout=2")
+    get_settings.cache_clear()
+    muted = cli.invoke(app, ["alerts", "mute", "1", "--reason", "surname, not the region"])
+    assert muted.exit_code == 0 and "story 1 muted" in muted.output
+    sent = cli.invoke(app, ["alerts", "send", "--mode", "none"])
+    assert sent.exit_code == 0, sent.output
+    listing = cli.invoke(app, ["alerts", "list"], terminal_width=250)
+    assert listing.exit_code == 0
+    assert "muted" in listing.output and "suppressed" in listing.output
+    with session_scope(db_url) as s:
+        statuses = dict(
+            s.execute(
+                select(Alert.cluster_id, Alert.status).where(Alert.subscriber == "desk")
+            ).all()
+        )
+    assert statuses == {1: "muted", 2: "suppressed"}
+    missing = cli.invoke(app, ["alerts", "mute", "999"])
+    assert missing.exit_code != 0 and "no story" in missing.output
+    bad_mode = cli.invoke(app, ["alerts", "send", "--mode", "hourly"])
+    assert bad_mode.exit_code != 0
