@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint eval bench clean
+.PHONY: help install demo airflow test test-fast lint eval bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install newsmon (editable) with its dev extras
 
-demo: $(STAMP) ## Run the offline demo (fixture pages, SQLite under var/)
+demo: $(STAMP) ## The whole day offline: replica sites, Airflow's news_monitor, mail in var/demo/outbox
 	$(BIN)/newsmon demo
+
+airflow: $(STAMP) ## Start Airflow (standalone) with these DAGs on http://localhost:8080 (PORT=...)
+	$(BIN)/newsmon airflow --port $(or $(PORT),8080)
 
 test: $(STAMP) ## Run every test (slow ones too) on SQLite and PostgreSQL
 	$(BIN)/python -m pytest -q

@@ -101,6 +101,11 @@ class SourceGuardMiddleware:
             )
 
 
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Seconds before retry number ``attempt`` (1, 2, ...): base, 2*base, 4*base ... capped."""
+    return float(min(cap, base * 2.0 ** max(0, attempt - 1)))
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retry middleware, with an exponential pause before each retry (5xx, timeouts)."""
 
@@ -110,9 +115,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.cap = settings.getfloat("NEWSMON_RETRY_BACKOFF_MAX", 60.0)
 
     async def _pause(self, retry: Request) -> None:
-        """Wait base * 2**(attempt-1) seconds (capped) without blocking the reactor."""
-        attempt = int(retry.meta.get("retry_times", 1))
-        delay = min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+        """Wait before sending a retry, without blocking the reactor."""
+        delay = backoff_delay(int(retry.meta.get("retry_times", 1)), self.base, self.cap)
         if delay > 0:
             from twisted.internet import reactor  # the reactor Scrapy installed
 

@@ -13,16 +13,15 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from crawlers.items import OutcomeItem, PageItem
 from crawlers.quirks import extract_article
+from pipeline.clean import Article
 from pipeline.db import session_scope, with_retries
 from pipeline.errors import ExtractionError, Outcome
-from pipeline.models import Page, Source, utcnow
+from pipeline.models import Source, utcnow
 from pipeline.runs import RunTally, finish_run, start_run
 from pipeline.sources import ArticleHints, SourceConfig
-from pipeline.store import StoreResult, decompress, record_fetch, store_article
+from pipeline.store import StoreResult, record_fetch, store_article
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -100,11 +99,21 @@ class StorePipeline:
             self.tally.flush(session)
 
     def _store(self, item: PageItem) -> StoreResult:
-        """Record the fetch, then process the page (once per distinct body)."""
+        """Extract, drop what falls outside an explicit window, record the fetch, store."""
         assert self.tally is not None
         tally = self.tally
+        source_id = self.spider.source_id
+        extracted = self._extract(item)
+        if isinstance(extracted, Article) and self._outside_window(extracted.published):
+            # Backfills store only their window; the page is not recorded, so a later
+            # window that includes it can still fetch it.
+            result = StoreResult(Outcome.OUT_OF_WINDOW, None)
+            with session_scope() as session:
+                tally.add(source_id, result.outcome)
+                tally.flush(session)
+            return result
         with session_scope() as session:
-            source = session.get(Source, self.spider.source_id)
+            source = session.get(Source, source_id)
             page = record_fetch(
                 session,
                 item.url,
@@ -117,57 +126,59 @@ class StorePipeline:
             if page.processed_at is not None and page.outcome:
                 # Same bytes as the stored fetch (a re-check): nothing to redo.
                 result = StoreResult(Outcome.UNCHANGED, None)
-                tally.add(self.spider.source_id, result.outcome)
+            elif isinstance(extracted, ExtractionError):
+                log.info("bad content at %s: %s", page.url, extracted)
+                result = StoreResult(Outcome.BAD_CONTENT, None)
             else:
-                result = self._process(session, page, source, item)
+                result = store_article(
+                    session,
+                    page.final_url or page.url,
+                    extracted,
+                    source=source,
+                    page=page,
+                    run_id=tally.run_id,
+                )
+            if result.outcome != Outcome.UNCHANGED or page.processed_at is None:
+                page.processed_at = utcnow()
+                page.outcome = str(result.outcome)
+            tally.add(source_id, result.outcome)
             tally.flush(session)
             return result
 
-    def _process(
-        self, session: Session, page: Page, source: Source | None, item: PageItem
-    ) -> StoreResult:
-        """Extract (with the source's hints and time zone), then ``store_article``.
+    def _extract(self, item: PageItem) -> Article | ExtractionError:
+        """The article, read with the source's hints, quirk and time zone.
 
-        This is ``process_page`` plus what only the crawler knows: the source's article
-        hints and quirk, its time zone for naive page dates, and the date the feed or
-        listing gave, applied before dedup so the earliest copy is the story's origin.
+        This is ``process_page``'s extraction plus what only the crawler knows: the
+        source's article hints and quirk, its time zone for naive page dates, and the date
+        the feed or listing gave, applied before dedup so the earliest copy is the origin.
         """
-        assert self.tally is not None
         cfg: SourceConfig = self.spider.cfg
         try:
             article = extract_article(
-                page.final_url or page.url,
-                decompress(page.raw),
-                content_type=page.content_type,
+                item.final_url,
+                item.body,
+                content_type=item.headers.get("content-type"),
                 # A rebuilt feed entry is not the site's page: its hints do not apply.
                 hints=ArticleHints() if item.via_feed else cfg.article,
                 timezone=cfg.timezone,
                 language=item.language,
             )
         except ExtractionError as exc:
-            log.info("bad content at %s: %s", page.url, exc)
-            result = StoreResult(Outcome.BAD_CONTENT, None)
-        else:
-            published = better_date(
-                article.published,
-                item.published,
-                ZoneInfo(cfg.timezone),
-                trust_discovered=item.via_feed,
-            )
-            if published != article.published:
-                article = replace(article, published=published)
-            result = store_article(
-                session,
-                page.final_url or page.url,
-                article,
-                source=source,
-                page=page,
-                run_id=self.tally.run_id,
-            )
-        page.processed_at = utcnow()
-        page.outcome = str(result.outcome)
-        self.tally.add(source.id if source else None, result.outcome)
-        return result
+            return exc
+        published = better_date(
+            article.published,
+            item.published,
+            ZoneInfo(cfg.timezone),
+            trust_discovered=item.via_feed,
+        )
+        return replace(article, published=published) if published != article.published else article
+
+    def _outside_window(self, published: datetime | None) -> bool:
+        """True when an explicit --since/--until window excludes ``published``."""
+        since, until = self.spider.since, self.spider.until
+        if published is None or (since is None and until is None):
+            return False
+        return bool((since and published < since) or (until and published > until))
 
 
 def better_date(

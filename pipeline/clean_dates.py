@@ -30,10 +30,12 @@ _MIN_DATE = datetime(1995, 1, 1, tzinfo=UTC)
 _MAX_AHEAD = timedelta(days=1)
 
 _WORD = r"[^\W\d_]{3,12}\.?"
-_TIME = r"(?:[,\s]+(?:в|at|saat|ժ\.?)?\s*(?P<time>\d{1,2}:\d{2}))?"
-# "5 նոյեմբերի 2026 թ., 14:05", "14 noyabr 2025 16:23", "3 сентября 2026 г. в 12:40"
+# The time may follow after a comma, a bar or in brackets: "21.02.2026 [19:22]".
+_TIME = r"(?:[,\s|\[(]+(?:в|at|saat|ժ\.?)?\s*(?P<time>\d{1,2}:\d{2}))?"
+# "5 նոյեմբերի 2026 թ., 14:05", "26 նոյեմբերի, 2026", "14 noyabr 2025 16:23",
+# "3 сентября 2026 г. в 12:40"
 _DMY_WORDS = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})(?:-?(?:го|ի|ci|cü|cu|cı))?\s+(?P<month>{_WORD})\s+"
+    rf"(?<!\d)(?P<day>\d{{1,2}})(?:-?(?:го|ի|ci|cü|cu|cı))?\s+(?P<month>{_WORD}),?\s+"
     rf"(?P<year>\d{{4}})(?:\s*(?:г\.|года|թ\.?|թվականի|il|ildə))?{_TIME}"
 )
 # "November 5, 2026", "Noyabr 14, 2025"

@@ -59,7 +59,7 @@ _SCRIPT_OF_LANGUAGE = {
     "ja": "cjk",
     "ko": "hangul",
 }
-_SAMPLE_CHARS = 3000
+_SAMPLE_CHARS = 2000
 # py3langid is reliable on a paragraph or two; its cost grows with the input.
 _LANGID_CHARS = 1500
 # In Azerbaijani ə is among the most frequent letters (7-9 % of all letters); an

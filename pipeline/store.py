@@ -93,9 +93,14 @@ def process_page(
     run_id: int | None = None,
 ) -> StoreResult:
     """Extract, store, dedupe and match one fetched page; marks the page processed."""
+    # Naive dates printed on a page are in the source's own zone (seeds: `timezone`).
+    local_tz = source.config.get("timezone") if source is not None else None
     try:
         article = clean.extract(
-            page.final_url or page.url, decompress(page.raw), content_type=page.content_type
+            page.final_url or page.url,
+            decompress(page.raw),
+            content_type=page.content_type,
+            local_tz=local_tz,
         )
     except ExtractionError as exc:
         log.info("bad content at %s: %s", page.url, exc)

@@ -51,8 +51,14 @@ def pair_scores(truth: list[Any], predicted: list[Any]) -> dict[str, float]:
     precision = tp / pred_pairs if pred_pairs else 1.0
     recall = tp / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp,
-            "predicted_pairs": pred_pairs, "true_pairs": true_pairs}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": tp,
+        "predicted_pairs": pred_pairs,
+        "true_pairs": true_pairs,
+    }
 
 
 def run_cli(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,8 +96,10 @@ def _errors(docs: list[Any], out: list[dict[str, Any]]) -> None:
 
     def verdict(a: Any, b: Any) -> str:
         v = compare(content_of(a.title, a.text).shingled(), content_of(b.title, b.text).shingled())
-        return (f"copy={v.copy} J={v.jaccard:.2f} new_in_old={v.contained_new:.2f} "
-                f"old_in_new={v.contained_old:.2f} ({v.reason})")
+        return (
+            f"copy={v.copy} J={v.jaccard:.2f} new_in_old={v.contained_new:.2f} "
+            f"old_in_new={v.contained_old:.2f} ({v.reason})"
+        )
 
     by_id = {d.id: d for d in docs}
     pred: dict[Any, list[Any]] = {}
@@ -137,12 +145,16 @@ def margins(docs: list[Any]) -> None:
     siblings = [(a, b) for group in families.values() for a in group for b in group if a != b]
     rebuttals = [(d, by_id[d.family]) for d in docs if d.kind == "rebuttal"]
     copies = [(d, by_id[d.truth]) for d in docs if d.truth != d.id]
-    print(f"{len(copies)} copy pairs, {len(siblings)} same-template pairs, {len(rebuttals)} rebuttals"
-          f" (thresholds: made_of {verify.MADE_OF}, full {verify.FULL}, cut {verify.CUT}, "
-          f"lead slack {verify.LEAD_SLACK})")
-    print("| k | copies: min made_of | min coverage, full copies | min coverage, cut copies "
-          "| max cut cost, cut copies | copies verified | siblings: max made_of "
-          "| rebuttals: max coverage | min cut cost | negatives verified |")
+    print(
+        f"{len(copies)} copy pairs, {len(siblings)} same-template pairs, {len(rebuttals)} rebuttals"
+        f" (thresholds: made_of {verify.MADE_OF}, full {verify.FULL}, cut {verify.CUT}, "
+        f"lead slack {verify.LEAD_SLACK})"
+    )
+    print(
+        "| k | copies: min made_of | min coverage, full copies | min coverage, cut copies "
+        "| max cut cost, cut copies | copies verified | siblings: max made_of "
+        "| rebuttals: max coverage | min cut cost | negatives verified |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     default_k = text.SHINGLE_WORDS
     for k in (3, 4, 5, 6):
@@ -152,22 +164,31 @@ def margins(docs: list[Any]) -> None:
             sa = content_of(a.title, a.text).shingled()
             sb = content_of(b.title, b.text).shingled()
             v = compare(sa, sb)
-            big, small = (sa.seq, set(sb.seq)) if v.contained_new < v.contained_old else (
-                sb.seq, set(sa.seq))
-            return (max(v.contained_new, v.contained_old), min(v.contained_new, v.contained_old),
-                    v.copy, verify.cut_cost(big, small))
+            big, small = (
+                (sa.seq, set(sb.seq))
+                if v.contained_new < v.contained_old
+                else (sb.seq, set(sa.seq))
+            )
+            return (
+                max(v.contained_new, v.contained_old),
+                min(v.contained_new, v.contained_old),
+                v.copy,
+                verify.cut_cost(big, small),
+            )
 
         cs = [(stats(a, b), "cut" in a.kind) for a, b in copies]
         ss = [stats(a, b) for a, b in siblings]
         rs = [stats(a, b) for a, b in rebuttals]
-        print(f"| {k} | {min(c[0][0] for c in cs):.2f} "
-              f"| {min(c[0][1] for c in cs if not c[1]):.2f} "
-              f"| {min(c[0][1] for c in cs if c[1]):.2f} "
-              f"| {max(c[0][3] for c in cs if c[1])} "
-              f"| {sum(c[0][2] for c in cs)}/{len(cs)} "
-              f"| {max(n[0] for n in ss):.2f} | {max(n[1] for n in rs):.2f} "
-              f"| {min(n[3] for n in rs if n[0] >= verify.MADE_OF)} "
-              f"| {sum(n[2] for n in ss + rs)}/{len(ss + rs)} |")
+        print(
+            f"| {k} | {min(c[0][0] for c in cs):.2f} "
+            f"| {min(c[0][1] for c in cs if not c[1]):.2f} "
+            f"| {min(c[0][1] for c in cs if c[1]):.2f} "
+            f"| {max(c[0][3] for c in cs if c[1])} "
+            f"| {sum(c[0][2] for c in cs)}/{len(cs)} "
+            f"| {max(n[0] for n in ss):.2f} | {max(n[1] for n in rs):.2f} "
+            f"| {min(n[3] for n in rs if n[0] >= verify.MADE_OF)} "
+            f"| {sum(n[2] for n in ss + rs)}/{len(ss + rs)} |"
+        )
     text.SHINGLE_WORDS = default_k
 
 
@@ -178,26 +199,37 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="dev-set seed (default: fixed)")
     parser.add_argument("--errors", action="store_true", help="list misclustered documents")
     parser.add_argument("--dump", type=Path, help="write the dev set as JSON lines here")
-    parser.add_argument("--margins", action="store_true",
-                        help="distance of copies and hard negatives from the thresholds, per k")
+    parser.add_argument(
+        "--margins",
+        action="store_true",
+        help="distance of copies and hard negatives from the thresholds, per k",
+    )
     args = parser.parse_args()
     devset = _devset()
     docs = devset.build(seed=args.seed) if args.seed is not None else devset.build()
     if args.dump:
-        args.dump.write_text("".join(json.dumps(d.jsonl(), ensure_ascii=False) + "\n"
-                                     for d in docs), encoding="utf-8")
+        args.dump.write_text(
+            "".join(json.dumps(d.jsonl(), ensure_ascii=False) + "\n" for d in docs),
+            encoding="utf-8",
+        )
     if args.margins:
         margins(docs)
         return 0
     kinds = Counter("copy" if d.truth != d.id else d.kind for d in docs)
     langs = Counter(d.lang for d in docs if d.truth == d.id and d.kind == "original")
-    print(f"dev set: {len(docs)} documents, {len({d.truth for d in docs})} true stories; "
-          f"{dict(kinds)}; originals by language {dict(langs)}")
+    print(
+        f"dev set: {len(docs)} documents, {len({d.truth for d in docs})} true stories; "
+        f"{dict(kinds)}; originals by language {dict(langs)}"
+    )
     scores, out = evaluate(docs, use_cli=args.cli)
-    print(f"pairs: true {scores['true_pairs']}, predicted {scores['predicted_pairs']}, "
-          f"correct {scores['tp']}")
-    print(f"dedup pair precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  "
-          f"F1 {scores['f1']:.4f}  (goal F1 >= {GOAL_F1})")
+    print(
+        f"pairs: true {scores['true_pairs']}, predicted {scores['predicted_pairs']}, "
+        f"correct {scores['tp']}"
+    )
+    print(
+        f"dedup pair precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  "
+        f"F1 {scores['f1']:.4f}  (goal F1 >= {GOAL_F1})"
+    )
     if args.errors:
         _errors(docs, out)
     return 0 if scores["f1"] >= GOAL_F1 else 1

@@ -18,12 +18,11 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import select
 from twisted.python.failure import Failure
 
 from crawlers.items import OutcomeItem, PageItem
-from crawlers.middlewares import RefusedRequest
+from crawlers.outcomes import classify_failure, first_url, header
 from pipeline.crawlstate import states_for, upsert_state
 from pipeline.db import session_scope, with_retries
 from pipeline.errors import Outcome
@@ -222,8 +221,8 @@ class SourceSpider(scrapy.Spider):
             st.validators = {
                 k: v
                 for k, v in (
-                    ("etag", _header(response, "ETag")),
-                    ("last_modified", _header(response, "Last-Modified")),
+                    ("etag", header(response, "ETag")),
+                    ("last_modified", header(response, "Last-Modified")),
                 )
                 if v
             }
@@ -322,7 +321,7 @@ class SourceSpider(scrapy.Spider):
         if response.status == 304:
             yield OutcomeItem(self.source_name, url, str(Outcome.NOT_MODIFIED))
             return
-        ctype = _header(response, "Content-Type") or ""
+        ctype = header(response, "Content-Type") or ""
         if ctype and not ctype.lower().startswith(HTML_TYPES):
             yield OutcomeItem(
                 self.source_name, url, str(Outcome.BAD_CONTENT), f"content type {ctype}"
@@ -338,8 +337,8 @@ class SourceSpider(scrapy.Spider):
                 k: v
                 for k, v in (
                     ("content-type", ctype),
-                    ("etag", _header(response, "ETag")),
-                    ("last-modified", _header(response, "Last-Modified")),
+                    ("etag", header(response, "ETag")),
+                    ("last-modified", header(response, "Last-Modified")),
                 )
                 if v
             },
@@ -355,10 +354,15 @@ class SourceSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         outcome, reason = classify_failure(failure)
         st = self.key(request.meta["key"], self.method_kind)
-        st.failed = True
-        st.error = reason
         status = getattr(getattr(failure.value, "response", None), "status", None)
-        st.status = status
+        if status in (404, 410) and request.url != request.meta["key"]:
+            # A later page or archive day that does not exist: the end of the archive, not a
+            # failure of the source (counted all the same, like every fetched page).
+            reason = f"{reason} (end of paging)"
+        else:
+            st.failed = True
+            st.error = reason
+            st.status = status
         self.crawler.stats.inc_value(f"newsmon/discovery_{outcome}")
         yield OutcomeItem(self.source_name, request.url, str(outcome), reason, discovery=True)
 
@@ -401,34 +405,3 @@ class SourceSpider(scrapy.Spider):
 
         with_retries(save)
         log.info("%s/%s closed (%s)", self.source_name, self.method_kind, reason)
-
-
-def first_url(response: Response) -> str:
-    """The URL originally requested (before any redirect)."""
-    return str(response.meta.get("redirect_urls", [response.url])[0])
-
-
-def _header(response: Response, name: str) -> str | None:
-    """A response header as text."""
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-def classify_failure(failure: Failure) -> tuple[Outcome, str]:
-    """Map a Scrapy/Twisted failure to the outcome it counts as, with a reason."""
-    from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-    from twisted.internet.defer import CancelledError
-
-    exc = failure.value
-    if isinstance(exc, RefusedRequest):
-        return exc.outcome, str(exc)
-    if isinstance(exc, HttpError):
-        return Outcome.HTTP_ERROR, f"HTTP {exc.response.status}"
-    if isinstance(exc, IgnoreRequest):
-        text = str(exc)
-        if "robots.txt" in text:
-            return Outcome.ROBOTS_DENIED, text
-        return Outcome.HTTP_ERROR, text or "request ignored"
-    if isinstance(exc, DownloadCancelledError | CancelledError):
-        return Outcome.TOO_LARGE, str(exc) or "download cancelled (larger than DOWNLOAD_MAXSIZE)"
-    return Outcome.HTTP_ERROR, f"{exc.__class__.__name__}: {exc}"

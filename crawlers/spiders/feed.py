@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from scrapy.http import Response
 
 from crawlers.items import PageItem
-from crawlers.spiders.base import SourceSpider, first_url
+from crawlers.outcomes import first_url
+from crawlers.spiders.base import SourceSpider
 from crawlers.xmlfeeds import FeedEntry, FeedError, parse_feed
 from pipeline.errors import Outcome
 from pipeline.sources import FeedMethod

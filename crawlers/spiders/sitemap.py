@@ -9,7 +9,8 @@ from typing import Any
 
 from scrapy.http import Response
 
-from crawlers.spiders.base import SourceSpider, first_url
+from crawlers.outcomes import first_url
+from crawlers.spiders.base import SourceSpider
 from crawlers.xmlfeeds import FeedError, parse_sitemap
 from pipeline.errors import Outcome
 from pipeline.sources import SitemapMethod

@@ -90,6 +90,12 @@ def _unknown_topics(subs: SubscriberSet, known: set[str]) -> list[str]:
     return sorted({t for s in subs for t in s.topics if t != "*" and t not in known})
 
 
+def _count(tally: RunTally, outcome: Outcome, n: int) -> None:
+    """Count alerts of this run in ``run_counts`` (no zero rows)."""
+    if n:
+        tally.add(None, outcome, n)
+
+
 def run_alerts(
     *,
     mode: str = "scheduled",
@@ -126,7 +132,7 @@ def run_alerts(
                 session, subs, run_mode=mode, now=now, caught_up_after=caught_up_after
             )
         report.planned = plan.as_dict()
-        tally.add(None, Outcome.SUPPRESSED, plan.suppressed + plan.muted)
+        _count(tally, Outcome.SUPPRESSED, plan.suppressed + plan.muted)
         with session_scope(url) as session:
             report.feeds = len(write_feeds(session, out_dir=feeds_dir))
         hooks: SendReport = send_webhooks(subs, now=now, url=url, poster=poster)
@@ -136,8 +142,8 @@ def run_alerts(
         report.email_failures = mails.messages_failed
         report.subjects = mails.subjects
         report.errors += hooks.errors + mails.errors
-        tally.add(None, Outcome.SENT, mails.alerts_sent + hooks.alerts_sent)
-        tally.add(None, Outcome.SEND_FAILED, mails.messages_failed + hooks.messages_failed)
+        _count(tally, Outcome.SENT, mails.alerts_sent + hooks.alerts_sent)
+        _count(tally, Outcome.SEND_FAILED, mails.messages_failed + hooks.messages_failed)
         op: OperatorReport = send_operator(now=now, url=url, mailer_factory=mailer_factory)
         report.operator_emails, report.operator_active = op.emails_sent, op.active
         report.errors += op.errors

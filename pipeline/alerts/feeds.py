@@ -76,7 +76,11 @@ def story_ids(session: Session, topic_id: str, limit: int = FEED_SIZE) -> list[i
                 .join(Match, Match.document_id == Document.id)
                 .where(Match.topic_id == topic_id)
             ),
-            Cluster.id.not_in(select(AlertMute.cluster_id)),
+            Cluster.id.not_in(
+                select(Document.cluster_id)
+                .join(AlertMute, AlertMute.document_id == Document.id)
+                .where(Document.cluster_id.is_not(None))
+            ),
         )
         .order_by(Cluster.first_seen_at.desc(), Cluster.id.desc())
         .limit(limit)

@@ -6,6 +6,13 @@ topic. Planning inserts one ``pending`` row per new (subscriber, topic, story, c
 cluster) or an updated page (same document, same cluster) adds nothing. Email and webhook deliveries
 are sibling rows in the same table (``channel``) so each has its own status, attempts and error: a
 failing webhook never blocks or repeats an email.
+
+Cluster ids are not stable: deduplication merges two stories when a copy links them (deleting one
+cluster), moves an updated page to a new cluster, and SQLite may reuse a deleted id. So a row names
+its story by the story's origin *document* when it was planned (``document_id``, part of the unique
+key) and keeps ``cluster_id`` only as the story's current id. A story counts as alerted when any of
+its documents is the ``document_id`` of a row: merged stories, a later official origin and a page
+that moved all stay alerted, and a pending row follows its document into the merged story.
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    exists,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -57,7 +64,10 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber: Mapped[str] = mapped_column(String(100))
     topic_id: Mapped[str] = mapped_column(String(100))
-    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    # The story's origin document when planned: the story's identity (see module docstring).
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    # The story's cluster id, refreshed from the document whenever the row is claimed.
+    cluster_id: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(10), default="email")
     status: Mapped[str] = mapped_column(String(12), default="pending")
     # instant | digest: how this row goes out (decided once, at planning).
@@ -75,10 +85,10 @@ class Alert(Base):
     message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     __table_args__ = (
         UniqueConstraint(
-            "subscriber", "topic_id", "cluster_id", "channel", name="uq_alerts_sub_topic_cluster"
+            "subscriber", "topic_id", "document_id", "channel", name="uq_alerts_sub_topic_story"
         ),
         Index("ix_alerts_status_channel", "status", "channel"),
-        Index("ix_alerts_cluster", "cluster_id"),
+        Index("ix_alerts_document", "document_id"),
     )
 
 
@@ -86,9 +96,11 @@ class AlertMute(Base):
     """A story an analyst silenced for everyone (``newsmon alerts mute CLUSTER``)."""
 
     __tablename__ = "alert_mutes"
-    cluster_id: Mapped[int] = mapped_column(
-        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    # The story's origin when muted; a story is muted when any of its documents is muted.
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
     )
+    cluster_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="")
     muted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -145,10 +157,37 @@ def _topics_for(session: Session, sub: Subscriber) -> list[str]:
     return list(sub.topics)
 
 
+def story_alerted(sub_id: str, topic_id: str, channel: str) -> Any:
+    """SQL: the outer ``Cluster`` already has a row for (subscriber, topic, channel)."""
+    member = aliased(Document)
+    return (
+        select(Alert.id)
+        .join(member, member.id == Alert.document_id)
+        .where(
+            Alert.subscriber == sub_id,
+            Alert.topic_id == topic_id,
+            Alert.channel == channel,
+            member.cluster_id == Cluster.id,
+        )
+        .exists()
+    )
+
+
+def story_muted() -> Any:
+    """SQL: one of the outer ``Cluster``'s documents was muted."""
+    member = aliased(Document)
+    return (
+        select(AlertMute.document_id)
+        .join(member, member.id == AlertMute.document_id)
+        .where(member.cluster_id == Cluster.id)
+        .exists()
+    )
+
+
 def candidates(
     session: Session, sub: Subscriber, topic_id: str, channel: str
-) -> list[tuple[int, datetime, bool]]:
-    """Stories matching ``topic_id`` for ``sub`` with no ledger row yet: (cluster, date, muted)."""
+) -> list[tuple[int, int, datetime, bool]]:
+    """Matching stories without a row yet: (cluster, origin document, story date, muted)."""
     origin = aliased(Document)
     story_date = origin.published_at
     matching = (
@@ -162,19 +201,18 @@ def candidates(
         matching = matching.join(Source, Source.id == Document.source_id).where(
             Source.name.in_(sub.sources)
         )
-    already = exists().where(
-        Alert.subscriber == sub.id,
-        Alert.topic_id == topic_id,
-        Alert.cluster_id == Cluster.id,
-        Alert.channel == channel,
-    )
     q = (
-        select(Cluster.id, origin.published_at, Cluster.first_seen_at, AlertMute.cluster_id)
-        .outerjoin(origin, origin.id == Cluster.origin_document_id)
-        .outerjoin(AlertMute, AlertMute.cluster_id == Cluster.id)
+        select(
+            Cluster.id,
+            origin.id,
+            origin.published_at,
+            Cluster.first_seen_at,
+            story_muted().label("muted"),
+        )
+        .join(origin, origin.id == Cluster.origin_document_id)
         .where(
             Cluster.id.in_(matching),
-            ~already,
+            ~story_alerted(sub.id, topic_id, channel),
             # "since": stories published before it are never alerted (undated: first seen).
             or_(
                 story_date >= sub.since,
@@ -184,8 +222,8 @@ def candidates(
         .order_by(Cluster.id)
     )
     return [
-        (cid, published or first_seen, muted is not None)
-        for cid, published, first_seen, muted in session.execute(q)
+        (cid, doc_id, published or first_seen, bool(muted))
+        for cid, doc_id, published, first_seen, muted in session.execute(q)
     ]
 
 
@@ -214,7 +252,8 @@ def plan_alerts(
     for sub in subscribers:
         for topic_id in _topics_for(session, sub):
             for channel in sub.channels:
-                for cluster_id, story_date, muted in candidates(session, sub, topic_id, channel):
+                found = candidates(session, sub, topic_id, channel)
+                for cluster_id, document_id, story_date, muted in found:
                     values = _row_values(sub, mode, now, story_date, muted, caught_up_after)
                     stmt = (
                         insert(Alert)
@@ -222,13 +261,14 @@ def plan_alerts(
                             subscriber=sub.id,
                             topic_id=topic_id,
                             cluster_id=cluster_id,
+                            document_id=document_id,
                             channel=channel,
                             planned_at=now,
                             attempts=0,
                             **values,
                         )
                         .on_conflict_do_nothing(
-                            index_elements=["subscriber", "topic_id", "cluster_id", "channel"]
+                            index_elements=["subscriber", "topic_id", "document_id", "channel"]
                         )
                     )
                     if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
@@ -266,16 +306,23 @@ def _row_values(
 
 def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
     """Silence a story for everyone: record the mute, mute its pending rows; returns how many."""
-    if session.get(Cluster, cluster_id) is None:
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None or cluster.origin_document_id is None:
         raise LookupError(f"no story (cluster) with id {cluster_id}; see `newsmon stories`")
     stmt = (
         _insert(session)(AlertMute)
-        .values(cluster_id=cluster_id, reason=reason, muted_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["cluster_id"])
+        .values(
+            document_id=cluster.origin_document_id,
+            cluster_id=cluster_id,
+            reason=reason,
+            muted_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["document_id"])
     )
     session.execute(stmt)
+    members = select(Document.id).where(Document.cluster_id == cluster_id)
     rows = session.scalars(
-        select(Alert).where(Alert.cluster_id == cluster_id, Alert.status == "pending")
+        select(Alert).where(Alert.document_id.in_(members), Alert.status == "pending")
     ).all()
     for row in rows:
         row.status = "muted"
@@ -283,3 +330,20 @@ def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
         row.claimed_until = None
     session.flush()
     return len(rows)
+
+
+def refresh_clusters(session: Session, ids: list[int]) -> None:
+    """Point rows at their story's current cluster (it changes when dedup merges stories)."""
+    if not ids:
+        return
+    current = (
+        select(Document.cluster_id)
+        .where(Document.id == Alert.document_id, Document.cluster_id.is_not(None))
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Alert)
+        .where(Alert.id.in_(ids), current.is_not(None))
+        .values(cluster_id=current)
+        .execution_options(synchronize_session=False)
+    )

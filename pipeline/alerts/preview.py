@@ -8,7 +8,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from pipeline.alerts.ledger import plan_alerts
+from pipeline.alerts.ledger import plan_alerts, refresh_clusters
 from pipeline.alerts.send import compose, due_rows, group_rows, is_due
 from pipeline.alerts.subscribers import SubscriberSet
 from pipeline.alerts.webhook import build_payload
@@ -50,6 +50,8 @@ def preview(
             rows, _ = due_rows(session, subs, channel, now, due_only=False)
             if subscriber:
                 rows = [r for r in rows if r.subscriber == subscriber]
+            refresh_clusters(session, [r.id for r in rows])
+            session.expire_all()
             for group in group_rows(rows, subs, now):
                 sub = group.subscriber
                 numbers[sub.id] = n = numbers.get(sub.id, 0) + 1

@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pipeline.alerts.ledger import Alert, message_token
+from pipeline.alerts.ledger import Alert, message_token, refresh_clusters
 from pipeline.alerts.render import (
     Rendered,
     StoryItem,
@@ -141,6 +141,7 @@ def claim(session: Session, ids: list[int], now: datetime) -> list[Alert]:
         .values(claim_token=token, claimed_until=now + LEASE)
         .execution_options(synchronize_session=False)
     )
+    refresh_clusters(session, ids)
     session.expire_all()
     return list(
         session.scalars(select(Alert).where(Alert.claim_token == token).order_by(Alert.id)).all()

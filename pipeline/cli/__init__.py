@@ -18,7 +18,17 @@ app = typer.Typer(
 
 def _register() -> None:
     """Import the command modules; each adds its commands to ``app``."""
-    from pipeline.cli import alerts, core, crawl, dedup, extract, replay, sources, topics  # noqa: F401
+    from pipeline.cli import (  # noqa: F401
+        airflow,
+        alerts,
+        core,
+        crawl,
+        dedup,
+        extract,
+        replay,
+        sources,
+        topics,
+    )
 
 
 def main() -> None:

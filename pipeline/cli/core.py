@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline import db
@@ -70,7 +71,7 @@ def search(
         hits = run_search(
             session, query, source=source, since=parse_day(since), language=lang, limit=limit
         )
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "id": h.document_id,
             "published": h.published_at.isoformat() if h.published_at else None,
@@ -97,44 +98,11 @@ def search(
     for r in rows:
         table.add_row(
             str(r["published"] or "")[:10],
-            r["source"] or "",
-            r["language"] or "",
-            f"{r['title']}\n[dim]{r['snippet']}[/dim]",
+            str(r["source"] or ""),
+            str(r["language"] or ""),
+            f"{escape(str(r['title']))}\n[dim]{escape(str(r['snippet']))}[/dim]",
         )
     out.print(table)
 
 
-@app.command("demo")
-def demo(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-) -> None:
-    """Run the offline demo and print a summary (a second run stores nothing new)."""
-    from pipeline.demo import run_demo
-
-    result = run_demo()
-    s = result.summary
-    if as_json:
-        sys.stdout.write(json.dumps(s, ensure_ascii=False, sort_keys=True) + "\n")
-        return
-    out.print(f"[bold]newsmon demo[/bold] — database {get_settings().database_url}")
-    out.print(f"pages this run: {result.per_outcome}")
-    out.print(
-        f"stored: {s['documents']} documents in {s['stories']} stories "
-        f"({s['duplicates']} folded into another's story); new this run: {s['new_documents']}"
-    )
-    table = Table(title="stories (origin first)")
-    for col in ("story", "title", "outlets", "topics"):
-        table.add_column(col)
-    for st in result.stories:
-        table.add_row(
-            str(st.cluster_id), st.title[:70], ", ".join(st.outlets), ", ".join(st.topics)
-        )
-    out.print(table)
-    topics_table = Table(title="stories per topic")
-    topics_table.add_column("topic")
-    topics_table.add_column("stories", justify="right")
-    for topic, n in sorted(s["matches"].items()):
-        topics_table.add_row(topic, str(n))
-    out.print(topics_table)
-    if not s["new_documents"]:
-        out.print("nothing new: everything was already stored by an earlier run")
+# `newsmon demo` lives in pipeline/cli/airflow.py: it runs the day under Airflow.

@@ -78,8 +78,9 @@ def state(
 
     with session_scope() as session:
         rows = list_states(session, name)
-    if name and not rows:
-        console.print(f"no crawl state for {name!r} (never crawled, or reset)")
+    if not rows:
+        what = f"for {name!r}" if name else "yet"
+        console.print(f"no crawl state {what} (never crawled, or reset)")
         return
     table = Table(title="crawl state (UTC)")
     for col in (

@@ -102,7 +102,9 @@ def _story_table(found: list[Story]) -> Table:
             seen = m.first_seen_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
             label = f"{name} {seen}"
             outlets.append(f"[bold]{label}[/bold] (origin)" if m.is_origin else label)
-        table.add_row(str(story.cluster_id), story.origin.title, "\n".join(outlets), str(story.size))
+        table.add_row(
+            str(story.cluster_id), story.origin.title, "\n".join(outlets), str(story.size)
+        )
     return table
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from functools import cache
+from typing import Literal, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, TextClause, select, text, update
 from sqlalchemy.orm import Session
 
 from pipeline.dedup import sketch
@@ -21,6 +22,9 @@ MAX_CANDIDATES = 24
 # Exact-hash matches looked at (all in one cluster in practice).
 MAX_EXACT = 8
 OFFICIAL_TYPES = frozenset({"ministry", "government"})
+# Texts shorter than this ("Photo", "Video", "Read more") copy nothing and are copied
+# by nothing, even when equal: they start their own story.
+MIN_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class _Fingerprint:
     """What dedup computes from a document's text."""
 
     content_hash: str
+    words: int
     shingles: Shingles
     minhash: bytes | None
     buckets: list[int]
@@ -57,9 +62,10 @@ def _fingerprint(title: str, text: str) -> _Fingerprint:
     content = content_of(title, text)
     shingles = content.shingled()
     mh = sketch.signature(shingles.seq)
+    words = len(content.words)
     if mh is None:
-        return _Fingerprint(content.digest(), shingles, None, [])
-    return _Fingerprint(content.digest(), shingles, sketch.to_bytes(mh), sketch.buckets(mh))
+        return _Fingerprint(content.digest(), words, shingles, None, [])
+    return _Fingerprint(content.digest(), words, shingles, sketch.to_bytes(mh), sketch.buckets(mh))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -67,6 +73,16 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _seen_key(value: datetime | None) -> datetime:
+    """Sort key for possibly naive or missing timestamps (missing sorts last)."""
+    return _aware(value) or datetime.max.replace(tzinfo=UTC)
+
+
+def _get_doc(session: Session, doc_id: int | None) -> Document | None:
+    """The document with ``doc_id``, or None."""
+    return session.get(Document, doc_id) if doc_id is not None else None
 
 
 def _is_official(session: Session, doc: Document) -> bool:
@@ -79,45 +95,50 @@ def _is_official(session: Session, doc: Document) -> bool:
 
 def _origin_key(session: Session, doc: Document) -> tuple[bool, datetime, datetime, int]:
     """Sort key of a cluster's origin: official first, then earliest published, seen, id."""
-    seen = _aware(doc.first_seen_at) or datetime.max.replace(tzinfo=UTC)
+    seen = _seen_key(doc.first_seen_at)
     when = _aware(doc.published_at) or seen
     return (not _is_official(session, doc), when, seen, doc.id)
 
 
 def _write_bands(session: Session, doc: Document, fp: _Fingerprint) -> None:
     """Replace the document's LSH rows with the buckets of its current text."""
-    session.execute(delete(LshBand).where(LshBand.document_id == doc.id))
+    conn = session.connection()
+    table = cast(Table, LshBand.__table__)
+    conn.execute(table.delete().where(table.c.document_id == doc.id))
     if fp.buckets:
         rows = [
             {"document_id": doc.id, "band": band, "bucket": bucket}
             for band, bucket in enumerate(fp.buckets)
         ]
-        session.execute(insert(LshBand), rows)
+        conn.execute(table.insert(), rows)
 
 
-def _candidates(session: Session, doc_id: int, buckets: list[int]) -> list[int]:
-    """Stored documents sharing at least one band bucket, most shared bands first.
+@cache
+def _candidate_query() -> TextClause:
+    """The LSH lookup, built once: one (band = i AND bucket = :bi) term per band.
 
     One indexed lookup per band on (band, bucket): the cost depends on the number
     of bands and of true neighbours, not on how many documents are stored. The
     pairs are OR-ed rather than written as a row-value IN because SQLite plans
     ``(band, bucket) IN (VALUES ...)`` as a table scan but uses the index for each
-    OR term; PostgreSQL turns the ORs into a bitmap OR of index scans.
+    OR term; PostgreSQL turns the ORs into a bitmap OR of index scans. Written as
+    text because building 48 ORM comparisons per document cost more than the query.
     """
-    if not buckets:
+    terms = " OR ".join(f"(band = {i} AND bucket = :b{i})" for i in range(sketch.BANDS))
+    return text(
+        "SELECT document_id, COUNT(*) AS shared FROM lsh_bands "
+        f"WHERE ({terms}) AND document_id != :doc "
+        "GROUP BY document_id ORDER BY shared DESC, document_id LIMIT :limit"
+    )
+
+
+def _candidates(session: Session, doc_id: int, buckets: list[int]) -> list[int]:
+    """Stored documents sharing at least one band bucket, most shared bands first."""
+    if len(buckets) != sketch.BANDS:
         return []
-    cond = or_(
-        *(and_(LshBand.band == band, LshBand.bucket == bucket) for band, bucket in enumerate(buckets))
-    )
-    shared = func.count().label("shared")
-    stmt = (
-        select(LshBand.document_id, shared)
-        .where(cond, LshBand.document_id != doc_id)
-        .group_by(LshBand.document_id)
-        .order_by(shared.desc(), LshBand.document_id)
-        .limit(MAX_CANDIDATES)
-    )
-    return [row[0] for row in session.execute(stmt)]
+    params: dict[str, int] = {f"b{i}": bucket for i, bucket in enumerate(buckets)}
+    params.update(doc=doc_id, limit=MAX_CANDIDATES)
+    return [row[0] for row in session.execute(_candidate_query(), params)]
 
 
 def _shingles_of(doc: Document) -> Shingles:
@@ -127,7 +148,7 @@ def _shingles_of(doc: Document) -> Shingles:
 
 def _near(session: Session, doc: Document, fp: _Fingerprint) -> list[tuple[Document, Verdict]]:
     """Verified copies among the LSH candidates, highest Jaccard first."""
-    ids = _candidates(session, doc.id, fp.buckets)
+    ids = _candidates(session, doc.id, fp.buckets) if fp.words >= MIN_WORDS else []
     if not ids:
         return []
     docs = session.scalars(
@@ -144,8 +165,8 @@ def _near(session: Session, doc: Document, fp: _Fingerprint) -> list[tuple[Docum
 
 def _exact(session: Session, doc: Document, fp: _Fingerprint) -> Document | None:
     """The earliest stored document with the same content hash (origins preferred)."""
-    if not fp.shingles.seq:
-        return None  # nothing to compare: an empty page copies nothing
+    if fp.words < MIN_WORDS:
+        return None
     docs = session.scalars(
         select(Document)
         .where(
@@ -160,7 +181,9 @@ def _exact(session: Session, doc: Document, fp: _Fingerprint) -> Document | None
         return None
     origins = {
         c.origin_document_id
-        for c in session.scalars(select(Cluster).where(Cluster.id.in_({d.cluster_id for d in docs})))
+        for c in session.scalars(
+            select(Cluster).where(Cluster.id.in_({d.cluster_id for d in docs}))
+        )
     }
     return next((d for d in docs if d.id in origins), docs[0])
 
@@ -189,7 +212,7 @@ def _join(session: Session, doc: Document, cluster: Cluster) -> None:
     if seen is not None and seen < (_aware(cluster.first_seen_at) or seen):
         cluster.first_seen_at = seen
     cluster.updated_at = datetime.now(UTC)
-    origin = session.get(Document, cluster.origin_document_id) if cluster.origin_document_id else None
+    origin = _get_doc(session, cluster.origin_document_id)
     if origin is None or _origin_key(session, doc) < _origin_key(session, origin):
         cluster.origin_document_id = doc.id
 
@@ -211,10 +234,9 @@ def _merge(session: Session, target: Cluster, others: list[Cluster]) -> None:
             update(Document).where(Document.cluster_id == other.id).values(cluster_id=target.id)
         )
         target.size = (target.size or 0) + (other.size or 0)
-        if _aware(other.first_seen_at) < _aware(target.first_seen_at):  # type: ignore[operator]
-            target.first_seen_at = other.first_seen_at
-        mine = session.get(Document, target.origin_document_id) if target.origin_document_id else None
-        theirs = session.get(Document, other.origin_document_id) if other.origin_document_id else None
+        target.first_seen_at = min(target.first_seen_at, other.first_seen_at, key=_seen_key)
+        mine = _get_doc(session, target.origin_document_id)
+        theirs = _get_doc(session, other.origin_document_id)
         if theirs is not None and (
             mine is None or _origin_key(session, theirs) < _origin_key(session, mine)
         ):
@@ -295,9 +317,9 @@ def _detach(session: Session, doc: Document) -> None:
 def _still_matches(session: Session, doc: Document, fp: _Fingerprint) -> bool:
     """Whether an updated copy still verifies against its duplicate_of or cluster origin."""
     cluster = session.get(Cluster, doc.cluster_id) if doc.cluster_id else None
-    targets = {doc.duplicate_of_id, cluster.origin_document_id if cluster else None} - {None, doc.id}
-    for target_id in targets:
-        other = session.get(Document, target_id)
+    targets = {doc.duplicate_of_id, cluster.origin_document_id if cluster else None}
+    for target_id in targets - {doc.id}:
+        other = _get_doc(session, target_id)
         if other is not None and compare(fp.shingles, _shingles_of(other)).copy:
             return True
     return False
@@ -309,28 +331,36 @@ def assign(session: Session, doc: Document) -> DedupResult:
     Exact content-hash match, else a verified LSH near match, else a new
     cluster. Sets ``cluster_id``, ``duplicate_of_id``, ``similarity``,
     ``content_hash`` and ``minhash``, writes the document's ``lsh_bands`` rows and
-    keeps the cluster's size, first-seen time and origin. Called again for an
-    assigned document whose text is unchanged it changes nothing; after a text
-    update it refreshes the signature and bands and keeps the cluster unless the
-    document is a copy that no longer matches what it copied (then it is placed
-    afresh).
+    keeps the cluster's size, first-seen time and origin; a document that copies
+    members of two clusters merges them. Called again for an assigned document
+    whose text is unchanged it changes nothing. After a text update it refreshes
+    the signature and bands and keeps the cluster, except that a copy that no
+    longer matches what it copied, or a story of one that now copies another, is
+    placed afresh.
     """
     if doc.id is None:
         session.flush()
     fp = _fingerprint(doc.title or "", doc.text or "")
-    if doc.cluster_id is not None:
-        if doc.minhash == fp.minhash and doc.content_hash == fp.content_hash:
-            return _current(session, doc)
+    if doc.cluster_id is None:
         doc.content_hash, doc.minhash = fp.content_hash, fp.minhash
         _write_bands(session, doc, fp)
-        if doc.duplicate_of_id is None or _still_matches(session, doc, fp):
-            session.flush()
-            return _current(session, doc)
-        _detach(session, doc)
         return _place(session, doc, fp)
+    if doc.minhash == fp.minhash and doc.content_hash == fp.content_hash:
+        return _current(session, doc)
+    # The text changed (re-extraction, an edited page): new signature and bands.
     doc.content_hash, doc.minhash = fp.content_hash, fp.minhash
     _write_bands(session, doc, fp)
-    session.flush()
+    if doc.duplicate_of_id is not None:
+        if _still_matches(session, doc, fp):
+            return _current(session, doc)
+    else:
+        cluster = session.get(Cluster, doc.cluster_id)
+        alone = cluster is None or cluster.size <= 1
+        # A story of its own may now turn out to copy another; an origin with
+        # copies keeps its story (they copied it, whatever it says now).
+        if not alone or (_exact(session, doc, fp) is None and not _near(session, doc, fp)):
+            return _current(session, doc)
+    _detach(session, doc)
     return _place(session, doc, fp)
 
 

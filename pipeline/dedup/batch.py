@@ -40,8 +40,8 @@ _MINISTRY_STEMS = ("министерств", "ministr")
 _GOVERNMENT_WORDS = frozenset({"government", "kremlin", "president", "gov", "primeminister"})
 _GOVERNMENT_STEMS = ("правительств", "кремл", "президент", "hokumet", "hökumət", "կառավար")
 _WIRE_WORDS = frozenset(
-    {"tass", "тасс", "ria", "риа", "interfax", "интерфакс", "armenpress", "azertag", "apa",
-     "reuters", "afp", "ap", "trend", "report", "arka", "anadolu", "xinhua", "efe", "dpa"}
+    {"tass", "тасс", "ria", "риа", "interfax", "интерфакс", "armenpress", "azertag", "apa"}
+    | {"reuters", "afp", "ap", "trend", "report", "arka", "anadolu", "xinhua", "efe", "dpa"}
 )
 # How often the batch commits: bounds the transaction without a commit per line.
 _COMMIT_EVERY = 200
@@ -77,12 +77,12 @@ def _parse_published(value: Any, where: str) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise InputError(f"{where}: \"published\" must be an ISO 8601 string, got {value!r}")
+        raise InputError(f'{where}: "published" must be an ISO 8601 string, got {value!r}')
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InputError(
-            f"{where}: \"published\" {value!r} is not an ISO 8601 date (e.g. 2025-05-12T09:30:00Z)"
+            f'{where}: "published" {value!r} is not an ISO 8601 date (e.g. 2025-05-12T09:30:00Z)'
         ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -93,7 +93,7 @@ def _optional_str(obj: dict[str, Any], key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InputError(f"{where}: \"{key}\" must be a string, got {type(value).__name__}")
+        raise InputError(f'{where}: "{key}" must be a string, got {type(value).__name__}')
     return value
 
 
@@ -113,16 +113,16 @@ def parse_lines(lines: Iterable[str], name: str = "stdin") -> list[BatchItem]:
             raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
         ident = obj.get("id")
         if isinstance(ident, bool) or not isinstance(ident, str | int) or ident == "":
-            raise InputError(f"{where}: \"id\" must be a non-empty string or an integer")
+            raise InputError(f'{where}: "id" must be a non-empty string or an integer')
         if ident in seen:
             raise InputError(f"{where}: id {ident!r} already used on line {seen[ident]}")
         seen[ident] = number
         text = obj.get("text")
         if not isinstance(text, str):
-            raise InputError(f"{where}: \"text\" must be a string")
+            raise InputError(f'{where}: "text" must be a string')
         source_type = _optional_str(obj, "source_type", where)
         if source_type is not None and source_type not in SOURCE_TYPES:
-            raise InputError(f"{where}: \"source_type\" must be one of {', '.join(SOURCE_TYPES)}")
+            raise InputError(f'{where}: "source_type" must be one of {", ".join(SOURCE_TYPES)}')
         items.append(
             BatchItem(
                 line=number,
@@ -169,7 +169,9 @@ def _document(item: BatchItem, source: Source | None, seen: datetime) -> Documen
     )
 
 
-def run_batch(items: Iterable[BatchItem], *, database_url: str | None = None) -> Iterator[dict[str, Any]]:
+def run_batch(
+    items: Iterable[BatchItem], *, database_url: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Assign each item in order; yield ``{"id", "cluster", "duplicate_of"}`` per item.
 
     Runs on a fresh temporary SQLite database unless ``database_url`` names one
@@ -206,7 +208,9 @@ def _assign_all(session: Session, items: Iterable[BatchItem]) -> Iterator[dict[s
         if (n + 1) % _COMMIT_EVERY == 0:
             session.commit()
     session.flush()
-    final = dict(session.execute(select(Document.id, Document.cluster_id)).tuples().all())
+    final = {
+        doc_id: cid for doc_id, cid in session.execute(select(Document.id, Document.cluster_id))
+    }
     input_id = {doc.id: item.id for item, doc in order}
     label: dict[int | None, str | int] = {}
     for item, doc in order:

@@ -116,9 +116,7 @@ class _Builder:
         self.alias_langs.append({lang})
         for words in parse_alias(text):
             acronyms = tuple(w.acronym for w in words)
-            variant = Variant(
-                aid, tuple(self.pattern(w) for w in words), acronyms, any(acronyms)
-            )
+            variant = Variant(aid, tuple(self.pattern(w) for w in words), acronyms, any(acronyms))
             self.starts[variant.pids[0]].append(variant)
         return aid
 

@@ -91,22 +91,19 @@ class Matcher:
         hits: dict[int, list[Hit]] = {}
         seen: set[Hit] = set()
         starts = self.compiled.starts
+        empty: set[int] = set()
         for f, (text, ftoks) in enumerate(zip(fields, toks, strict=True)):
             fired = self._scan(text, ftoks)
-            empty: set[int] = set()
+            count = len(ftoks)
             for w in sorted(fired):
                 for pid in fired[w]:
                     for v in starts.get(pid, ()):
-                        n = len(v.pids)
-                        last = w + n - 1
-                        if n > 1 and (
-                            last >= len(ftoks)
-                            or any(v.pids[k] not in fired.get(w + k, empty) for k in range(1, n))
-                        ):
+                        pids = v.pids
+                        last = w + len(pids) - 1
+                        if last != w and (last >= count or not _follows(pids, fired, w, empty)):
                             continue
-                        if v.any_acronym and any(
-                            acro and not _upper(text, ftoks[w + k])
-                            for k, acro in enumerate(v.acronyms)
+                        if v.any_acronym and not all(
+                            _upper(text, ftoks[w + k]) for k, acro in enumerate(v.acronyms) if acro
                         ):
                             continue
                         hit = (v.alias, f, w, last)
@@ -185,7 +182,12 @@ class Matcher:
         per_alias: dict[str, float] = {}
         cuts: list[tuple[str, int, int]] = []
         for f, first, last in kept:
-            aid = min(spans[(f, first, last)], key=lambda a: (language not in langs[a], a))
+            options = spans[(f, first, last)]
+            aid = (
+                options[0]
+                if len(options) == 1
+                else min(options, key=lambda a: (language not in langs[a], a))
+            )
             label = self.compiled.aliases[aid]
             if label not in terms:
                 terms.append(label)
@@ -196,6 +198,14 @@ class Matcher:
         score = round(1.0 - 0.5 ** sum(per_alias.values()), 3)
         passages = choose({"title": fields[0], "text": fields[1]}, cuts, sentences)
         return TopicMatch(topic.id, score, terms, passages)
+
+
+def _follows(pids: tuple[int, ...], fired: dict[int, set[int]], w: int, empty: set[int]) -> bool:
+    """True when the words after ``w`` fired the rest of a phrase's patterns."""
+    for k in range(1, len(pids)):
+        if pids[k] not in fired.get(w + k, empty):
+            return False
+    return True
 
 
 def _upper(text: str, tok: Token) -> bool:

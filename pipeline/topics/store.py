@@ -1,6 +1,6 @@
 """Persist topics and matches: idempotent upserts, unique per (document, topic).
 
-Decisions (see README "Topics"):
+Decisions:
 
 * ``sync_topics`` upserts every enabled topic of the file into ``topics`` (only rows whose
   definition hash changed are written). A topic removed from the file keeps its row, so

@@ -16,10 +16,12 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.normalize import SKELETON_MIN_CONSONANTS, WORD, consonants, skeleton, word_key
 
-# Shortest one-word stem key accepted: shorter stems ("ар*") would match a large share of all words.
+# Shortest key of a one-word stem: shorter ones match too much once keys merge letters
+# ("конн*" has the key "kun" and matched "контингент" in our dev set).
 MIN_STEM_KEY = 4
 _ENDINGS = re.compile(r"\(([^()]*)\)")
 
@@ -104,8 +106,12 @@ def parse_variant(variant: str, alias: str) -> tuple[WordPattern, ...]:
     return tuple(words)
 
 
-def parse_alias(alias: str) -> list[tuple[WordPattern, ...]]:
-    """All variants of an alias as word-pattern tuples; raises TermSyntaxError."""
+@lru_cache(maxsize=65536)
+def parse_alias(alias: str) -> tuple[tuple[WordPattern, ...], ...]:
+    """All variants of an alias as word-pattern tuples; raises TermSyntaxError.
+
+    Cached: validation and compilation parse every alias, and topics share aliases.
+    """
     if not alias.strip():
         raise TermSyntaxError("empty alias; remove it or write the term")
     out: list[tuple[WordPattern, ...]] = []
@@ -113,4 +119,4 @@ def parse_alias(alias: str) -> list[tuple[WordPattern, ...]]:
         pats = parse_variant(variant, alias)
         if pats not in out:
             out.append(pats)
-    return out
+    return tuple(out)

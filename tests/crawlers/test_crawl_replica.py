@@ -19,7 +19,7 @@ from pipeline.models import Document, Page
 from pipeline.replay.server import ReplayServer
 from pipeline.settings import get_settings
 from pipeline.sources import FeedMethod, load_sources
-from tests.crawlers.conftest import FAST, replica_sources
+from tests.crawlers.conftest import FAST, TOPICS, replica_sources
 
 # Every discovery method: mid.ru feed + listing, Kremlin full-text Atom, TASS feed + sitemap
 # + full-text yandex feed.
@@ -50,11 +50,12 @@ def article_paths(replay: ReplayServer, sites: list[str]) -> set[tuple[str, str]
     return {(s, a.path) for s in sites for a in replay.articles(s, drafts=True)}
 
 
-def feed_urls(sources_file: Path) -> list[str]:
-    """URLs of the configured feeds."""
+def feed_urls(sources_file: Path, names: list[str]) -> list[str]:
+    """URLs of the feeds of the named sources."""
     return [
         m.url
         for src in load_sources(sources_file).sources
+        if src.name in names
         for m in src.discovery
         if isinstance(m, FeedMethod)
     ]
@@ -83,7 +84,7 @@ def test_first_run_second_run_and_new_article(
     second = run_crawl(MAIN, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
     assert second.ok
     assert not [r for r in replay.requests if (r.site, r.path) in articles]
-    feeds = feed_urls(sources)
+    feeds = feed_urls(sources, MAIN)
     feed_requests = [r for r in replay.requests if r.path in {urlsplit(u).path for u in feeds}]
     assert len(feed_requests) == len(feeds)
     assert all(r.status == 304 and r.if_none_match for r in feed_requests)
@@ -127,6 +128,37 @@ def test_backfill_fetches_only_the_window(
     with session_scope() as session:
         states = list_states(session, "mid-ru")
     assert states and all(s.last_success_at is None for s in states)
+
+
+@pytest.mark.slow
+def test_backfill_with_archive_pages_sitemap_index_and_paged_feed(
+    replay: ReplayServer, crawl_env: str, tmp_path: Path
+) -> None:
+    names = ["news-am", "tass", "kremlin"]
+    sources = replica_sources(replay, names, tmp_path / "sources.yaml")
+    today = replay.today
+    since = datetime.combine(today - timedelta(days=13), time.min, UTC)
+    until = datetime.combine(today - timedelta(days=4), time.max, UTC)
+    report = run_crawl(
+        names, since, until, sources_file=sources, polite=False, group=True, scrapy_settings=FAST
+    )
+    assert report.ok
+    # news.am per-day archive pages, the TASS sitemap index and the Kremlin paged feed reach
+    # back into the window. (tass.ru is feed-only and its feed cannot be paged back.)
+    sites = ["news.am", "tass.com", "kremlin.ru", "en.kremlin.ru"]
+    inside = expected_urls(replay, sites, since, until)
+    assert len(inside) >= 5
+    stored = stored_urls()
+    assert inside <= stored
+    # Pages that give only a day may land on either side of an edge; nothing further out.
+    slack = timedelta(days=1)
+    assert stored <= expected_urls(replay, [*sites, "tass.ru"], since - slack, until + slack)
+    day_paths = {r.path for r in replay.requests_for("news.am") if "/allthemes/20" in r.path}
+    assert len(day_paths) >= 9  # one archive page per day of the window
+    assert {r.path for r in replay.requests_for("tass.com")} >= {
+        "/sitemap.xml",
+        "/sitemap/sitemap_news1.xml",
+    }
 
 
 @pytest.mark.slow
@@ -208,7 +240,7 @@ def test_corrections_state_and_reset_via_cli(
     # After a reset, feeds are fetched unconditionally again.
     replay.clear_requests()
     run_crawl(["mid-ru"], sources_file=sources, polite=False, recheck=False, scrapy_settings=FAST)
-    feeds = {urlsplit(u).path for u in feed_urls(sources)}
+    feeds = {urlsplit(u).path for u in feed_urls(sources, ["mid-ru"])}
     assert all(r.status == 200 and not r.if_none_match for r in replay.requests if r.path in feeds)
 
 
@@ -221,3 +253,26 @@ def test_production_mode_refuses_the_replica(
     with pytest.raises(ConfigError, match="loopback/private"):
         run_crawl(["mid-ru"], sources_file=sources)
     assert replay.requests == []
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_crawl_on_postgresql(
+    replay: ReplayServer, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topics = tmp_path / "topics.yaml"
+    topics.write_text(TOPICS, encoding="utf-8")
+    monkeypatch.setenv("NEWSMON_TOPICS_FILE", str(topics))
+    get_settings.cache_clear()
+    names = ["mid-ru", "kremlin"]
+    sources = replica_sources(replay, names, tmp_path / "sources.yaml")
+    now = datetime.now(UTC)
+    first = run_crawl(names, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
+    assert first.ok
+    sites = ["mid.ru", "kremlin.ru", "en.kremlin.ru"]
+    want = expected_urls(replay, sites, now - timedelta(days=7), now + timedelta(days=1))
+    assert want and stored_urls() == want
+    replay.clear_requests()
+    second = run_crawl(names, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
+    assert set(second.totals()) == {Outcome.NOT_MODIFIED}
+    assert stored_urls() == want

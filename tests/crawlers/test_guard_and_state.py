@@ -14,7 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawlers.middlewares import OffsiteRequest, PrivateHostRefused, SourceGuardMiddleware
-from crawlers.spiders.base import classify_failure
+from crawlers.outcomes import classify_failure
 from pipeline.crawlstate import SOURCE_KEY, list_states, reset_state, states_for, upsert_state
 from pipeline.db import session_scope
 from pipeline.errors import Outcome
@@ -89,7 +89,7 @@ def test_classify_failure(exc: Exception, outcome: Outcome) -> None:
     assert reason
 
 
-def test_crawl_state_upsert_list_reset(db_url: str) -> None:
+def test_crawl_state_upsert_list_reset(any_db_url: str) -> None:
     t1 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
     t2 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
     with session_scope() as session:
@@ -114,3 +114,11 @@ def test_crawl_state_upsert_list_reset(db_url: str) -> None:
         assert reset_state(session, sid) == 2
     with session_scope() as session:
         assert states_for(session, sid) == {}
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    from crawlers.middlewares import backoff_delay
+
+    assert [backoff_delay(n, 2.0, 60.0) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
+    assert backoff_delay(10, 2.0, 60.0) == 60.0
+    assert backoff_delay(3, 0.0, 60.0) == 0.0

@@ -26,7 +26,7 @@ from pipeline.alerts import send as send_module
 from pipeline.alerts.ledger import OperatorAlert
 from pipeline.alerts.send import LEASE
 from pipeline.db import session_scope
-from pipeline.runs import add_count, start_run
+from pipeline.runs import add_count, run_counts, start_run
 from pipeline.settings import get_settings
 from tests.alerts_data import DAY1, copy_of, match, source, story, subscribers
 
@@ -148,6 +148,9 @@ def test_instant_delivery_parts_passage_link_and_reruns(any_db_url: str, smtp: S
     assert "https://mfa.example.org/statements/1" in text
     assert 'href="https://mfa.example.org/statements/1"' in html
     assert smtp.envelopes == [("newsmon@example.org", ["desk@example.org"])]
+    with session_scope(any_db_url) as s:
+        assert report.run_id is not None
+        assert run_counts(s, report.run_id) == {(0, "sent"): 1}
     # The same day three times: nothing new.
     for hours in (1, 2, 3):
         again = run_alerts(now=DAY1 + timedelta(hours=hours), subscribers=subs)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from pipeline.alerts.ledger import Alert, AlertMute, mute_cluster, plan_alerts
 from pipeline.alerts.send import claim, digest_boundary, due_rows, group_rows
 from pipeline.db import session_scope
+from pipeline.models import Cluster
 from tests.alerts_data import DAY1, copy_of, match, story, subscribers
 
 INSTANT = {"id": "desk", "email": "desk@example.org", "mode": "instant"}
@@ -46,13 +47,14 @@ def test_plan_is_idempotent_and_copies_add_nothing(any_db_url: str) -> None:
 
 def test_ledger_key_is_unique_in_the_database(db_url: str) -> None:
     with pytest.raises(IntegrityError), session_scope(db_url) as s:
-        c, _ = story(s, n=1)
+        c, d = story(s, n=1)
         for _ in range(2):
             s.add(
                 Alert(
                     subscriber="a",
                     topic_id="zangezur-corridor",
                     cluster_id=c.id,
+                    document_id=d.id,
                     channel="email",
                     status="pending",
                     delivery="instant",
@@ -63,6 +65,40 @@ def test_ledger_key_is_unique_in_the_database(db_url: str) -> None:
                 )
             )
             s.flush()
+
+
+def test_merged_moved_and_reorigined_stories_stay_alerted(db_url: str) -> None:
+    """Dedup merges clusters, moves updated pages and changes origins: no new alert from that."""
+    subs = subscribers(INSTANT)
+    with session_scope(db_url) as s:
+        c1, d1 = story(s, n=1)
+        c2, d2 = story(s, n=2)
+        c3, d3 = story(s, n=3)
+        assert plan_alerts(s, subs, now=DAY1).created == 3
+        # A copy links stories 1 and 2: dedup folds cluster 2 into 1 and deletes it.
+        d2.cluster_id = c1.id
+        s.flush()
+        s.delete(c2)
+        # Story 3's page is updated and dedup moves it to a fresh cluster; the old one goes.
+        fresh = Cluster(origin_document_id=d3.id, size=1, first_seen_at=DAY1, updated_at=DAY1)
+        s.add(fresh)
+        s.flush()
+        d3.cluster_id = fresh.id
+        s.flush()
+        s.delete(c3)
+        # The ministry's own statement arrives later and becomes story 1's origin.
+        late = copy_of(s, c1, d1, source_name="mid-ru")
+        c1.origin_document_id = late.id
+        s.flush()
+        assert plan_alerts(s, subs, now=DAY1 + timedelta(hours=1)).created == 0
+        # The pending row of the deleted cluster follows its document into the merged story.
+        due, _ = due_rows(s, subs, "email", DAY1)
+        claimed = claim(s, [r.id for r in due], DAY1)
+        assert {r.document_id: r.cluster_id for r in claimed} == {
+            d1.id: c1.id,
+            d2.id: c1.id,
+            d3.id: fresh.id,
+        }
 
 
 def test_since_language_and_source_filters(db_url: str) -> None:
@@ -182,8 +218,8 @@ def test_row_planned_concurrently_is_counted_not_an_error(
 
     subs = subscribers(INSTANT)
     with session_scope(db_url) as s:
-        c, _ = story(s, n=1)
+        c, d = story(s, n=1)
         plan_alerts(s, subs, now=DAY1)
-        monkeypatch.setattr(ledger, "candidates", lambda *a: [(c.id, DAY1, False)])
+        monkeypatch.setattr(ledger, "candidates", lambda *a: [(c.id, d.id, DAY1, False)])
         report = plan_alerts(s, subs, now=DAY1)
     assert (report.created, report.already) == (0, 1)

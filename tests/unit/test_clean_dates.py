@@ -24,6 +24,9 @@ from pipeline.clean_dates import find_published, is_date_line, parse_text_date, 
         ("Noyabr 14, 2025", datetime(2025, 11, 14)),
         ("14.11.2025 16:23", datetime(2025, 11, 14, 16, 23)),
         ("05.11.2026", datetime(2026, 11, 5)),  # day first, as in the region
+        ("26 նոյեմբերի, 2026", datetime(2026, 11, 26)),
+        ("21.02.2026 [19:22]", datetime(2026, 2, 21, 19, 22)),
+        ("14.11.2025 | 16:23", datetime(2025, 11, 14, 16, 23)),
     ],
 )
 def test_localized_dates_parse(text: str, expected: datetime) -> None:

@@ -206,7 +206,7 @@ def test_reprocess_date_window(db_url: str, tmp_path: Path) -> None:
 def test_unknown_topic_is_an_input_error(db_url: str, tmp_path: Path) -> None:
     from pipeline.errors import InputError
 
-    with pytest.raises(InputError, match="unknown topic 'nope'.*corridor, karabakh"):
+    with pytest.raises(InputError, match=r"unknown topic 'nope'.*corridor, karabakh"):
         reprocess(matcher_for(tmp_path), ["nope"])
     with pytest.raises(InputError):
         dry_run(matcher_for(tmp_path), "nope")

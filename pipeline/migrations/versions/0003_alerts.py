@@ -25,12 +25,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("subscriber", sa.String(100), nullable=False),
         sa.Column("topic_id", sa.String(100), nullable=False),
+        # The story's origin document when planned: its identity (cluster ids change on merges).
         sa.Column(
-            "cluster_id",
+            "document_id",
             sa.Integer,
-            sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+            sa.ForeignKey("documents.id", ondelete="CASCADE"),
             nullable=False,
         ),
+        sa.Column("cluster_id", sa.Integer, nullable=False),
         sa.Column("channel", sa.String(10), nullable=False),
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("delivery", sa.String(10), nullable=False),
@@ -44,20 +46,21 @@ def upgrade() -> None:
         sa.Column("sent_at", TS),
         sa.Column("message_id", sa.String(200)),
         sa.UniqueConstraint(
-            "subscriber", "topic_id", "cluster_id", "channel", name="uq_alerts_sub_topic_cluster"
+            "subscriber", "topic_id", "document_id", "channel", name="uq_alerts_sub_topic_story"
         ),
     )
     op.create_index("ix_alerts_status_channel", "alerts", ["status", "channel"])
-    op.create_index("ix_alerts_cluster", "alerts", ["cluster_id"])
+    op.create_index("ix_alerts_document", "alerts", ["document_id"])
     op.create_index("ix_alerts_message_id", "alerts", ["message_id"])
     op.create_table(
         "alert_mutes",
         sa.Column(
-            "cluster_id",
+            "document_id",
             sa.Integer,
-            sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+            sa.ForeignKey("documents.id", ondelete="CASCADE"),
             primary_key=True,
         ),
+        sa.Column("cluster_id", sa.Integer, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("muted_at", TS, nullable=False),
     )
@@ -83,6 +86,6 @@ def downgrade() -> None:
     op.drop_table("operator_alerts")
     op.drop_table("alert_mutes")
     op.drop_index("ix_alerts_message_id", table_name="alerts")
-    op.drop_index("ix_alerts_cluster", table_name="alerts")
+    op.drop_index("ix_alerts_document", table_name="alerts")
     op.drop_index("ix_alerts_status_channel", table_name="alerts")
     op.drop_table("alerts")

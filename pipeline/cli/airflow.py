@@ -1,0 +1,96 @@
+"""``newsmon airflow`` (Airflow for real) and ``newsmon demo`` (the day under Airflow, offline)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli import app
+from pipeline.cli.common import console, out
+from pipeline.settings import get_settings
+
+
+@app.command("airflow")
+def airflow_standalone(
+    port: Annotated[int, typer.Option(help="Port of the Airflow UI and API server.")] = 8080,
+) -> None:
+    """Start Airflow (`airflow standalone`) with this project's DAGs; Ctrl-C stops it.
+
+    AIRFLOW_HOME is var/airflow (SQLite metadata DB), examples are off and the execution API
+    URL follows --port. Log in as `admin`; the password is printed on first start and kept in
+    var/airflow/simple_auth_manager_passwords.json.generated.
+    """
+    from pipeline.airflow_env import airflow_env, login_hint, migrate, standalone
+
+    env = airflow_env(port=port)
+    console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
+    console.print("preparing the metadata database (first start: ~10 s) ...")
+    migrate(env)
+    console.print(f"Airflow UI on http://localhost:{port}/ — {login_hint(env)}")
+    console.print("unpause news_monitor in the UI (or `airflow dags unpause news_monitor`)")
+    standalone(port)
+
+
+@app.command("demo")
+def demo(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object (last line).")
+    ] = False,
+    replica_port: Annotated[
+        int, typer.Option(help="Port of the replica sites (part of every stored URL: keep it).")
+    ] = 8800,
+) -> None:
+    """Run the whole day offline: replica sites, Airflow's news_monitor, mail to var/demo/outbox."""
+    from pipeline.demo import run_demo, with_outlets
+
+    result = run_demo(
+        replica_port=replica_port, progress=lambda msg: console.print(f"[dim]{msg}[/dim]")
+    )
+    s = result.summary
+    if as_json:
+        sys.stdout.write(json.dumps(s, ensure_ascii=False, sort_keys=True) + "\n")
+        return
+    out.print(f"\n[bold]newsmon demo[/bold] — database {get_settings().database_url}")
+    out.print(f"Airflow run {result.dag_run.run_id}: {result.dag_run.state}")
+
+    sources = Table(title="this run, per source")
+    for col in ("source", "fetched", "new", "duplicates", "other"):
+        sources.add_column(col, justify="left" if col in {"source", "other"} else "right")
+    for line in result.sources:
+        other = ", ".join(f"{k} {v}" for k, v in sorted(line.other.items()))
+        sources.add_row(line.name, str(line.fetched), str(line.new), str(line.duplicates), other)
+    out.print(sources)
+
+    topics = Table(title="stories per topic (all stored)")
+    topics.add_column("topic")
+    topics.add_column("stories", justify="right")
+    for topic, n in sorted(s["matches"].items()):
+        topics.add_row(topic, str(n))
+    out.print(topics)
+
+    shown = with_outlets(result.stories)
+    table = Table(title=f"stories (origin first) — {len(shown)} of {s['stories']}")
+    for col in ("story", "title", "outlets", "topics"):
+        table.add_column(col)
+    for st in shown:
+        table.add_row(
+            str(st.cluster_id), st.title[:70], ", ".join(st.outlets), ", ".join(st.topics)
+        )
+    out.print(table)
+
+    out.print(
+        f"stored: {s['documents']} documents in {s['stories']} stories "
+        f"({s['duplicates']} folded into another's story); new this run: {s['new_documents']}"
+    )
+    if result.emails:
+        out.print(f"emails sent this run: {len(result.emails)} (saved in {s['outbox']})")
+        for mail in result.emails:
+            out.print(f"  {mail.subject}  [dim]-> {', '.join(mail.to)}[/dim]")
+    else:
+        out.print(f"no new email: every alert was already sent by an earlier run ({s['outbox']})")
+    if not s["new_documents"]:
+        out.print("nothing new stored: everything was already stored by an earlier run")
