@@ -46,6 +46,7 @@ bench: $(STAMP) ## Benchmarks recorded in BENCHMARKS.md
 	$(BIN)/python scripts/bench_ingest.py
 	$(BIN)/python scripts/bench_dedup.py
 	$(BIN)/python scripts/bench_topics.py
+	$(BIN)/python scripts/bench_crawl.py
 
 clean: ## Remove var/ (the local database and demo output)
 	rm -rf var

@@ -169,7 +169,7 @@ def news_monitor() -> None:
             raise _bad_input(exc) from exc
         return orchestrate.alert(mode=mode)
 
-    @task(trigger_rule="all_done", retries=0)
+    @task(trigger_rule="all_done")
     def report(
         expected: Any,
         crawls: Any,

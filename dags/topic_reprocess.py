@@ -107,7 +107,7 @@ def topic_reprocess() -> None:
             raise _bad_input(exc) from exc
         return orchestrate.alert(mode=mode)
 
-    @task(trigger_rule="all_done", retries=0)
+    @task(trigger_rule="all_done")
     def report(rematched: Any, alerted: Any, dag_run: Any = None) -> dict[str, Any]:
         """Record the summary; fail the run if a step failed."""
         from airflow.sdk.exceptions import AirflowFailException

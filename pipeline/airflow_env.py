@@ -141,6 +141,39 @@ def airflow_env(
     return env
 
 
+def postgres_metadata_urls(url: str) -> tuple[str, str]:
+    """Airflow's sync and async metadata URLs for a ``postgresql://`` URL, both on psycopg 3.
+
+    Airflow derives the async URL as ``postgresql+asyncpg`` unless told otherwise; newsmon
+    ships psycopg 3 only, whose SQLAlchemy dialect serves both (async picked automatically).
+    """
+    if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise AirflowError(f"{url!r}: expected a postgresql:// URL")
+    rest = url.split("://", 1)[1]
+    return f"postgresql+psycopg://{rest}", f"postgresql+psycopg://{rest}"
+
+
+def celery_env(
+    env: Mapping[str, str],
+    *,
+    broker_url: str,
+    result_backend: str,
+    async_metadata_url: str | None = None,
+) -> dict[str, str]:
+    """``env`` switched to the CeleryExecutor (what docker-compose.yml configures)."""
+    out = dict(env)
+    out.update(
+        {
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
+        }
+    )
+    if async_metadata_url:
+        out["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = async_metadata_url
+    return out
+
+
 def airflow_cmd(*args: str) -> list[str]:
     """Argv for the ``airflow`` CLI of this virtualenv."""
     return [str(bin_dir() / "airflow"), *args]

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.errors import DatabaseUnavailable
@@ -50,7 +56,13 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
         if str(path) not in {"", ":memory:"}:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot create the folder of SQLite database {path}: {exc.strerror}; "
+                    "check NEWSMON_DATABASE_URL / NEWSMON_VAR_DIR"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -66,8 +78,9 @@ def _engine_for(url: str) -> Engine:
 def get_engine(url: str | None = None) -> Engine:
     """The engine for ``url`` or the configured database."""
     url = url or get_settings().database_url
-    _known_urls.add(url)
-    return _engine_for(url)
+    engine = _engine_for(url)
+    _known_urls.add(url)  # only once created: reset_engines() must not build it again
+    return engine
 
 
 def reset_engines() -> None:
@@ -101,11 +114,23 @@ def upgrade(url: str | None = None, revision: str = "heads") -> None:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        if not unavailable(exc):
+            raise
         raise DatabaseUnavailable(
             f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
             f"{exc.orig}; check NEWSMON_DATABASE_URL and that the server is running"
         ) from exc
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """True for errors that mean "cannot use this database" rather than a bug in a statement.
+
+    Connection failures and lost connections (OperationalError, InterfaceError) and SQLite's
+    plain DatabaseError "file is not a database"; not the DatabaseError subclasses that a
+    statement causes (IntegrityError, ProgrammingError, ...).
+    """
+    return isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError
 
 
 def current_revision(url: str | None = None) -> str | None:
@@ -154,12 +179,29 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 
 
 def with_retries(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:
-    """Run ``fn``; retry on SQLite "database is locked" with backoff."""
+    """Run the transaction ``fn``; retry it, with backoff, when it lost a race to another writer.
+
+    Two races are retried: SQLite's "database is locked" (a writer held the lock longer than the
+    busy timeout) and a unique-key violation (two processes inserting the same page, source or
+    topic at once: on SQLite the reads before a transaction's first write are not part of it, on
+    PostgreSQL READ COMMITTED lets both see "absent"). Every write path is an upsert keyed by a
+    unique constraint, so the retry finds the winner's row and updates it instead.
+    """
     for attempt in range(attempts):
         try:
             return fn()
         except OperationalError as exc:
             if "locked" not in str(exc.orig).lower() or attempt == attempts - 1:
                 raise
-            time.sleep(delay * (2**attempt))
+        except IntegrityError as exc:
+            if True or not _unique_violation(exc) or attempt == attempts - 1:
+                raise
+        time.sleep(delay * (2**attempt))
     raise AssertionError("unreachable")
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    """True for a UNIQUE / primary-key violation (SQLite or PostgreSQL SQLSTATE 23505)."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from pipeline import sources as sources_mod
 from pipeline import topics
 from pipeline.db import session_scope, with_retries
-from pipeline.errors import InputError, Outcome
+from pipeline.errors import InputError, NewsmonError, Outcome
 from pipeline.models import Page, Source
 from pipeline.runs import RunTally, finish_run, start_run
+from pipeline.settings import get_settings
 from pipeline.store import StoreResult, process_page, record_fetch
 from pipeline.urls import host_of
 
@@ -51,14 +52,31 @@ def html_files(paths: Iterable[Path]) -> Iterator[Path]:
             raise InputError(f"{path}: no such file or folder")
 
 
-def read_html(path: Path) -> bytes:
-    """Read an .html or .html.gz file as bytes."""
-    data = path.read_bytes()
-    if path.name.endswith(".gz"):
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a valid gzip file ({exc})") from None
+class PageTooLarge(NewsmonError):
+    """A saved page larger than NEWSMON_DOWNLOAD_MAXSIZE (the crawler's limit): not read."""
+
+    outcome = Outcome.TOO_LARGE
+
+
+def read_html(path: Path, limit: int | None = None) -> bytes:
+    """Read an .html or .html.gz file as bytes; PageTooLarge beyond ``limit`` bytes.
+
+    The limit defaults to NEWSMON_DOWNLOAD_MAXSIZE, so ``newsmon ingest`` refuses what a crawl
+    would; a gzip file is decompressed only up to it (a small file may hold a huge page).
+    """
+    limit = get_settings().download_maxsize if limit is None else limit
+    size = path.stat().st_size
+    if size > limit:
+        raise PageTooLarge(f"{path}: {size} bytes, over NEWSMON_DOWNLOAD_MAXSIZE={limit}")
+    if not path.name.endswith(".gz"):
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a valid gzip file ({exc})") from None
+    if len(data) > limit:
+        raise PageTooLarge(f"{path}: decompresses to over NEWSMON_DOWNLOAD_MAXSIZE={limit} bytes")
     return data
 
 
@@ -94,6 +112,18 @@ def source_for(url: str, known: dict[str, Source]) -> Source | None:
     return None
 
 
+def _flush(tally: RunTally) -> None:
+    """Write pending counters (their own transaction)."""
+    with session_scope() as session:
+        tally.flush(session)
+
+
+def _finish(run_id: int) -> None:
+    """Mark a run finished (its own transaction)."""
+    with session_scope() as session:
+        finish_run(session, run_id)
+
+
 def ingest_paths(
     paths: list[Path],
     *,
@@ -102,24 +132,36 @@ def ingest_paths(
 ) -> IngestReport:
     """Store saved pages as if crawled; each file is one transaction and one counted outcome."""
     files = list(html_files(paths))
-    with session_scope() as session:
-        known = synced_sources(session)
-        if source_name and source_name not in known:
-            raise InputError(
-                f"unknown source {source_name!r}; `newsmon sources list` shows the names"
-            )
-        run = start_run(
-            session, "ingest", {"paths": [str(p) for p in paths], "source": source_name}
-        )
-        run_id = run.id
+
+    def begin() -> int:
+        with session_scope() as session:
+            known = synced_sources(session)
+            if source_name and source_name not in known:
+                raise InputError(
+                    f"unknown source {source_name!r}; `newsmon sources list` shows the names"
+                )
+            params = {"paths": [str(p) for p in paths], "source": source_name}
+            return start_run(session, "ingest", params).id
+
+    # Every transaction is retried on "database is locked" (concurrent SQLite writers).
+    run_id = with_retries(begin)
     tally = RunTally(run_id)
     report = IngestReport(run_id)
     for path in files:
-        body = read_html(path)
+        try:
+            body = read_html(path)
+        except PageTooLarge as exc:
+            log.warning("%s", exc)
+            too_large = StoreResult(Outcome.TOO_LARGE, None)
+            tally.add(None, too_large.outcome)
+            with_retries(lambda: _flush(tally))
+            if on_item:
+                on_item(path, too_large)
+            continue
         url = page_url(path, body)
 
         def one(body: bytes = body, url: str = url) -> StoreResult:
-            with session_scope() as session:
+            with tally.attempt(), session_scope() as session:
                 src = (
                     session.scalar(select(Source).where(Source.name == source_name))
                     if source_name
@@ -147,8 +189,7 @@ def ingest_paths(
             report.documents.append(result.document_id)
         if on_item:
             on_item(path, result)
-    with session_scope() as session:
-        finish_run(session, run_id)
+    with_retries(lambda: _finish(run_id))
     report.outcomes = dict(tally.by_outcome())
     return report
 
@@ -157,9 +198,13 @@ def process_pending(
     *, source_names: list[str] | None = None, kind: str = "process", batch: int = 200
 ) -> IngestReport:
     """Process every fetched page not processed yet (the DAG's process task)."""
-    with session_scope() as session:
-        synced_sources(session)
-        run_id = start_run(session, kind, {"sources": source_names}).id
+
+    def begin() -> int:
+        with session_scope() as session:
+            synced_sources(session)
+            return start_run(session, kind, {"sources": source_names}).id
+
+    run_id = with_retries(begin)
     tally = RunTally(run_id)
     report = IngestReport(run_id)
     last_id = 0
@@ -176,7 +221,7 @@ def process_pending(
             last_id = page_id
 
             def one(page_id: int = page_id) -> StoreResult | None:
-                with session_scope() as session:
+                with tally.attempt(), session_scope() as session:
                     page = session.get(Page, page_id)
                     if page is None or page.processed_at is not None:
                         return None  # another worker took it
@@ -188,7 +233,6 @@ def process_pending(
             res = with_retries(one)
             if res is not None and res.document_id is not None:
                 report.documents.append(res.document_id)
-    with session_scope() as session:
-        finish_run(session, run_id)
+    with_retries(lambda: _finish(run_id))
     report.outcomes = dict(tally.by_outcome())
     return report

@@ -7,7 +7,7 @@ Two layers:
 * The *key* of a word transliterates Cyrillic, Armenian and Azerbaijani/Turkish Latin
   into one ASCII spelling and then merges the sounds that spellings of the same name
   disagree on, so that Zangezur, Зангезур, Զանգեզուր, Zəngəzur and Zangezour share
-  one key (``zankazur``). The merges (each written in the source, this is the list):
+  one key (``zankazur``). The merges:
 
   - velars: k g q x h kh gh ğ х г խ ղ ք -> ``k`` (Meghri/Мегри, Karabakh/Ղարաբաղ/Qarabağ)
   - affricates: ch c ç j zh dzh ч ж дж ճ չ ջ ժ -> ``j`` (Lachin/Laçın, Nakhijevan)
@@ -18,14 +18,14 @@ Two layers:
   - runs of the same letter collapse (``Hovhannisyan``/``Оганесян`` style doubling).
 
 A word also has a *skeleton*: its key without inner vowels (the first letter and a
-final vowel are kept, see :func:`skeleton`). Long
-names whose spellings differ in vowels, not consonants (Nakhchivan / Нахичевань /
-Նախիջևան / Naxçıvan all give ``nkjvn``) are matched on the skeleton; short words are
-matched on the full key so that ``Baku`` never matches ``book``. See
-:data:`SKELETON_MIN_CONSONANTS`.
+final vowel are kept, see :func:`skeleton`). Long names whose spellings differ in
+vowels, not consonants (Nakhchivan / Нахичевань / Նախիջևան / Naxçıvan all give
+``nkjvn``) are matched on the skeleton; short words are matched on the full key so that
+``Baku`` never matches ``book``. See :data:`SKELETON_MIN_CONSONANTS`.
 
-Matching works on :func:`tokens` of the ORIGINAL text, each carrying its character span,
-so passages are always cut from the original string.
+The offset map back to the original is per word: :func:`tokens` splits the ORIGINAL
+text and gives each word's character span there with its key, so passages are always
+cut from the original string, whatever the folding changed.
 """
 
 from __future__ import annotations

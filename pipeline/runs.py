@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,16 @@ class RunTally:
         for (source_id, outcome), n in self.pending.items():
             add_count(session, self.run_id, source_id, outcome, n)
         self.pending.clear()
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Forget the counts of a transaction that failed, so that its retry counts once."""
+        pending, totals = self.pending.copy(), self.totals.copy()
+        try:
+            yield
+        except BaseException:
+            self.pending, self.totals = pending, totals
+            raise
 
     def by_outcome(self) -> Counter[str]:
         """Totals per outcome over all sources."""

@@ -28,6 +28,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 LANGUAGES = ("en", "ru", "hy", "az")
 # (source name, domain, language weights): shipped sources, so store_article finds their rows.
@@ -312,9 +313,9 @@ class Generator:
             yield self.next()
 
 
-def documents(n: int, seed: int = 8, **options: float) -> Iterator[SyntheticDoc]:
+def documents(n: int, seed: int = 8, **options: Any) -> Iterator[SyntheticDoc]:
     """The first ``n`` documents of the stream for ``seed``."""
-    gen = Generator(seed, **options)  # type: ignore[arg-type]
+    gen = Generator(seed, **options)
     for _ in range(n):
         yield gen.next()
 

@@ -33,9 +33,27 @@ def _register() -> None:
 
 def main() -> None:
     """Console-script entry point: known errors become one clear line and exit code 2."""
+    from sqlalchemy.exc import DBAPIError
+
+    from pipeline.db import unavailable
+
     _register()
     try:
         app()
     except NewsmonError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except DBAPIError as exc:
+        if not unavailable(exc):
+            raise
+        # The database went away mid-run. Each item is its own transaction, so only the one in
+        # flight was rolled back; running the command again catches up. Only the driver's first
+        # line is shown: the full error repeats the SQL and its parameters (scraped text).
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        typer.secho(
+            f"error: database unavailable or lost mid-run ({reason}); what was done is kept, "
+            "run the command again once NEWSMON_DATABASE_URL is reachable",
+            fg=typer.colors.RED,
+            err=True,
+        )
         sys.exit(2)

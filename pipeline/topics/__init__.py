@@ -26,6 +26,7 @@ __all__ = [
     "TopicMatch",
     "TopicsFile",
     "apply_matches",
+    "clear_cache",
     "get_matcher",
     "load_topics",
     "match_document",

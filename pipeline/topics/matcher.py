@@ -202,10 +202,7 @@ class Matcher:
 
 def _follows(pids: tuple[int, ...], fired: dict[int, set[int]], w: int, empty: set[int]) -> bool:
     """True when the words after ``w`` fired the rest of a phrase's patterns."""
-    for k in range(1, len(pids)):
-        if pids[k] not in fired.get(w + k, empty):
-            return False
-    return True
+    return all(pids[k] in fired.get(w + k, empty) for k in range(1, len(pids)))
 
 
 def _upper(text: str, tok: Token) -> bool:
