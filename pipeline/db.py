@@ -194,7 +194,7 @@ def with_retries(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> 
             if "locked" not in str(exc.orig).lower() or attempt == attempts - 1:
                 raise
         except IntegrityError as exc:
-            if True or not _unique_violation(exc) or attempt == attempts - 1:
+            if not _unique_violation(exc) or attempt == attempts - 1:
                 raise
         time.sleep(delay * (2**attempt))
     raise AssertionError("unreachable")

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # zlib level 6 is the library default: ~4x on HTML at a fraction of level 9's cost.
 ZLIB_LEVEL = 6
+# Advisory-lock key of the store stage on PostgreSQL ("news" in ASCII; any fixed bigint works).
+STORE_LOCK_KEY = 0x6E657773
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def store_article(
     run_id: int | None = None,
 ) -> StoreResult:
     """Insert or update the document at ``url``, then deduplicate and match it."""
+    serialize_writers(session)
     key = url_hash(url)
     chash = dedup.content_hash(article.title, article.text)
     doc = session.scalar(select(Document).where(Document.url_hash == key))
@@ -163,6 +166,18 @@ def store_article(
     matched = _match(session, doc, source, run_id)
     outcome = Outcome.DUPLICATE if res.duplicate_of is not None else Outcome.NEW
     return StoreResult(outcome, doc.id, doc.cluster_id, matched)
+
+
+def serialize_writers(session: Session) -> None:
+    """One writer at a time through dedup and matching, until this transaction ends.
+
+    On PostgreSQL (READ COMMITTED) two workers storing a story and its copy at the same moment
+    would not see each other's uncommitted document and would start two stories; a
+    transaction-scoped advisory lock makes them take turns, as one run would. SQLite needs
+    nothing: its write lock, held from a transaction's first write to its commit, already does.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORE_LOCK_KEY})
 
 
 def _fill(doc: Document, article: Article, chash: str) -> None:

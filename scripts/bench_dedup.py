@@ -1,18 +1,22 @@
 """Benchmark: dedup cost per document with 1k and with 100k stored documents.
 
-Pre-extracted synthetic texts (no HTML): background documents are bulk-inserted
-with their content hash, MinHash and LSH band rows computed by pipeline.dedup's
-own code, each in its own cluster. Then the same new documents (half of them
-edited copies of stored ones, half new stories) are assigned with
-``pipeline.dedup.assign`` at each size, inside a transaction that is rolled
-back. The goal is a ratio (100k / 1k) of at most 1.5: LSH lookups on the
-indexed (band, bucket) pairs must not grow with the number of stored documents.
+Pre-extracted synthetic texts (no HTML): two databases are filled by bulk insert
+with background documents (1k and 100k), their content hash, MinHash and LSH
+band rows computed by pipeline.dedup's own code, each in its own cluster. Then
+the same new documents (half edited copies of stored ones, half new stories)
+are assigned with ``pipeline.dedup.assign``, one transaction per document as
+the store does, and removed again; rounds alternate between the two databases
+so that load from other work on the machine hits both alike, and each size keeps
+its best round. The goal is a ratio (100k / 1k) of at most 1.5: LSH lookups on
+the indexed (band, bucket) pairs must not grow with the number of stored documents.
 
-    python scripts/bench_dedup.py [--small 1000] [--large 100000] [--new 500] [--repeat 3]
-                                  [--database-url URL] [--markdown FILE]
+    python scripts/bench_dedup.py [--small 1000] [--large 100000] [--new 500] [--rounds 3]
+                                  [--database-url URL --small-database-url URL] [--markdown FILE]
 
-Without --database-url it runs on a temporary SQLite file. A PostgreSQL URL must
-name an empty scratch database (its tables are dropped and recreated).
+Without database URLs it runs on two temporary SQLite files and judges the CPU
+ratio (Python + SQLite work in this process, immune to other processes' load);
+with PostgreSQL URLs (empty scratch databases: their tables are dropped and
+recreated) it judges the wall-clock ratio, since the server does the work.
 """
 
 from __future__ import annotations
@@ -131,47 +135,66 @@ def _bulk_insert(engine: Any, texts: list[tuple[str, str]], start: int) -> None:
         )
 
 
-def _time_assign(
-    engine: Any, new: list[tuple[str, str]], first_id: int, repeat: int
-) -> tuple[float, dict[str, int]]:
-    """Seconds per document to assign ``new`` (rolled back each time), best of ``repeat``.
+def _round(
+    engine: Any, new: list[tuple[str, str]], first_id: int
+) -> tuple[float, float, dict[str, int]]:
+    """Assign ``new`` one document per transaction, as the store does; undo it afterwards.
 
-    The best run is the one least disturbed by other work on a shared machine.
+    Returns wall-clock and CPU seconds per document for assign + commit, and the
+    result kinds. CPU time (this process: Python and SQLite) is what the work
+    costs whatever else the machine runs; wall time includes waiting for it.
     """
     from sqlalchemy.orm import Session
 
     from pipeline.dedup import assign
     from pipeline.models import Document
 
-    best = float("inf")
     kinds: dict[str, int] = {}
-    for _ in range(repeat):
-        kinds = {}
-        elapsed = 0.0
-        with Session(engine) as session:
-            for n, (title, body) in enumerate(new, start=first_id):
-                url = f"https://bench.example/new/{n}"
-                doc = Document(
-                    id=n,
-                    url_hash=f"{n:064x}",
-                    url=url,
-                    canonical_url=url,
-                    title=title,
-                    text=body,
-                    extraction_method="bench",
-                    content_hash="",
-                    search_text="",
-                    update_count=0,
-                )
-                session.add(doc)
-                session.flush()
-                t0 = time.perf_counter()
-                result = assign(session, doc)
-                elapsed += time.perf_counter() - t0
-                kinds[result.kind] = kinds.get(result.kind, 0) + 1
-            session.rollback()
-        best = min(best, elapsed / len(new))
-    return best, kinds
+    wall = cpu = 0.0
+    with Session(engine) as session:
+        for n, (title, body) in enumerate(new, start=first_id):
+            url = f"https://bench.example/new/{n}"
+            doc = Document(
+                id=n,
+                url_hash=f"{n:064x}",
+                url=url,
+                canonical_url=url,
+                title=title,
+                text=body,
+                extraction_method="bench",
+                content_hash="",
+                search_text="",
+                update_count=0,
+            )
+            session.add(doc)
+            session.flush()
+            w0, c0 = time.perf_counter(), time.process_time()
+            result = assign(session, doc)
+            session.commit()
+            wall += time.perf_counter() - w0
+            cpu += time.process_time() - c0
+            kinds[result.kind] = kinds.get(result.kind, 0) + 1
+        _undo(session, first_id)
+    return wall / len(new), cpu / len(new), kinds
+
+
+def _undo(session: Any, first_id: int) -> None:
+    """Delete the timed documents, their bands and the clusters they started."""
+    from sqlalchemy import delete, update
+
+    from pipeline.models import Cluster, Document, LshBand
+
+    new_clusters = Cluster.origin_document_id >= first_id
+    session.execute(update(Cluster).where(new_clusters).values(origin_document_id=None))
+    session.execute(delete(LshBand).where(LshBand.document_id >= first_id))
+    session.execute(
+        update(Document)
+        .where(Document.id >= first_id)
+        .values(cluster_id=None, duplicate_of_id=None)
+    )
+    session.execute(delete(Document).where(Document.id >= first_id))
+    session.execute(delete(Cluster).where(Cluster.origin_document_id.is_(None)))
+    session.commit()
 
 
 def _prepare(url: str) -> Any:
@@ -189,39 +212,65 @@ def _prepare(url: str) -> Any:
     return engine
 
 
-def run(url: str, small: int, large: int, n_new: int, repeat: int = 3) -> dict[str, Any]:
-    """Measure at both sizes; returns the numbers."""
+def _build(url: str, background: list[tuple[str, str]]) -> Any:
+    """A database holding ``background`` (bulk-inserted), analysed for the planner."""
     from sqlalchemy import text
 
+    engine = _prepare(url)
+    t0 = time.perf_counter()
+    for chunk in range(0, len(background), 10_000):
+        _bulk_insert(engine, background[chunk : chunk + 10_000], chunk + 1)
+        if len(background) > 10_000:
+            print(f"  stored {min(chunk + 10_000, len(background)):,}", flush=True)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    print(f"stored {len(background):,} in {time.perf_counter() - t0:.0f}s", flush=True)
+    return engine
+
+
+def run(
+    small_url: str, large_url: str, small: int, large: int, n_new: int, rounds: int
+) -> dict[str, Any]:
+    """Measure both sizes in alternating rounds; keep each size's best round."""
     rng = random.Random(SEED)
-    print(f"generating {large} background texts and {n_new} new documents ...", flush=True)
+    print(f"generating {large:,} background texts and {n_new} new documents ...", flush=True)
     background = list(_texts(large, SEED))
     fresh = list(_texts(n_new // 2, SEED + 1))
+    # Copies of documents stored at both sizes, so both do the same work.
     copies = [_edit(*background[rng.randrange(small)], rng) for _ in range(n_new - len(fresh))]
     new = copies + fresh
     rng.shuffle(new)
-    engine = _prepare(url)
+    engines = {
+        "small": _build(small_url, background[:small]),
+        "large": _build(large_url, background),
+    }
     first_new = large + 1_000
-    out: dict[str, Any] = {"backend": engine.dialect.name}
-    t0 = time.perf_counter()
-    _bulk_insert(engine, background[:small], 1)
-    print(f"stored {small} in {time.perf_counter() - t0:.1f}s", flush=True)
-    _time_assign(engine, new[:50], first_new, 1)  # warm-up: caches, permutations
-    out["small"], out["kinds_small"] = _time_assign(engine, new, first_new, repeat)
-    print(f"  {out['small'] * 1000:.2f} ms/doc with {small} stored {out['kinds_small']}")
-    t0 = time.perf_counter()
-    for chunk in range(small, large, 10_000):
-        _bulk_insert(engine, background[chunk : min(chunk + 10_000, large)], chunk + 1)
-        print(f"  stored {min(chunk + 10_000, large)}", flush=True)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    print(f"stored {large} in {time.perf_counter() - t0:.1f}s", flush=True)
-    _time_assign(engine, new[:50], first_new, 1)
-    out["large"], out["kinds_large"] = _time_assign(engine, new, first_new, repeat)
-    print(f"  {out['large'] * 1000:.2f} ms/doc with {large} stored {out['kinds_large']}")
-    engine.dispose()
-    out["ratio"] = out["large"] / out["small"]
-    return out
+    for engine in engines.values():
+        _round(engine, new[:50], first_new)  # warm-up: caches, permutations, compiled SQL
+    best: dict[str, tuple[float, float]] = {}
+    kinds: dict[str, dict[str, int]] = {}
+    for r in range(rounds):
+        for size, engine in engines.items():
+            wall, cpu, kinds[size] = _round(engine, new, first_new)
+            prev = best.get(size, (float("inf"), float("inf")))
+            best[size] = (min(prev[0], wall), min(prev[1], cpu))
+            print(
+                f"  round {r + 1} {size}: {wall * 1000:.2f} ms/doc wall, "
+                f"{cpu * 1000:.2f} ms/doc CPU",
+                flush=True,
+            )
+    assert kinds["small"] == kinds["large"], kinds
+    backend = engines["large"].dialect.name
+    for engine in engines.values():
+        engine.dispose()
+    return {
+        "backend": backend,
+        "kinds": kinds["large"],
+        "small": best["small"],
+        "large": best["large"],
+        "ratio_wall": best["large"][0] / best["small"][0],
+        "ratio_cpu": best["large"][1] / best["small"][1],
+    }
 
 
 def main() -> int:
@@ -230,26 +279,32 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=500, help="documents timed at each size")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (best kept)")
-    parser.add_argument("--database-url", help="scratch database (default: temporary SQLite)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (best kept)")
+    parser.add_argument("--database-url", help="scratch database for the large size")
+    parser.add_argument("--small-database-url", help="scratch database for the small size")
     parser.add_argument("--markdown", type=Path, help="append the result row to this file")
     args = parser.parse_args()
+    if bool(args.database_url) != bool(args.small_database_url):
+        parser.error("give both --database-url and --small-database-url, or neither (SQLite)")
     with tempfile.TemporaryDirectory(prefix="newsmon-bench-dedup-") as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        res = run(url, args.small, args.large, args.new, args.repeat)
+        small_url = args.small_database_url or f"sqlite:///{Path(tmp) / 'small.db'}"
+        large_url = args.database_url or f"sqlite:///{Path(tmp) / 'large.db'}"
+        res = run(small_url, large_url, args.small, args.large, args.new, args.rounds)
+    (sw, sc), (lw, lc) = res["small"], res["large"]
     row = (
-        f"| dedup assign, {res['backend']} | {args.small:,} stored: "
-        f"{res['small'] * 1000:.2f} ms/doc | {args.large:,} stored: "
-        f"{res['large'] * 1000:.2f} ms/doc "
-        f"| ratio {res['ratio']:.2f} (goal <= 1.5) | {datetime.now(UTC):%Y-%m-%d}, "
-        f"{platform.machine()}, {args.new} docs timed, best of {args.repeat} |"
+        f"| dedup assign + commit, {res['backend']} | {args.small:,} stored: {sw * 1000:.2f} ms/doc "
+        f"({sc * 1000:.2f} CPU) | {args.large:,} stored: {lw * 1000:.2f} ms/doc ({lc * 1000:.2f} CPU) "
+        f"| ratio {res['ratio_wall']:.2f} wall, {res['ratio_cpu']:.2f} CPU (goal <= 1.5) "
+        f"| {datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {args.new} docs "
+        f"({res['kinds']}), best of {args.rounds} alternating rounds |"
     )
-    print(f"ratio {res['ratio']:.2f} (goal <= 1.5)")
+    print(f"ratio {res['ratio_wall']:.2f} wall-clock, {res['ratio_cpu']:.2f} CPU (goal <= 1.5)")
     print(row)
     if args.markdown:
         with args.markdown.open("a", encoding="utf-8") as fh:
             fh.write(row + "\n")
-    return 0 if res["ratio"] <= 1.5 else 1
+    goal = res["ratio_cpu"] if res["backend"] == "sqlite" else res["ratio_wall"]
+    return 0 if goal <= 1.5 else 1
 
 
 if __name__ == "__main__":

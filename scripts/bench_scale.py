@@ -141,7 +141,7 @@ def preload(url: str, gen: Any, n: int, ids: dict[str, int], batch: int = 2000) 
                     )
                 )
                 originals = [
-                    (d, i) for d, i in zip(docs, doc_ids, strict=True) if d.copy_of not in placed
+                    (d, i) for d, i in zip(docs, doc_ids, strict=True) if d.copy_of is None
                 ]
                 cluster_ids = list(
                     session.scalars(

@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, select
 
-from pipeline.alerts import RUN_MODES, Alert, load_subscribers, mute_cluster, run_alerts
-from pipeline.alerts.preview import preview as render_preview
 from pipeline.cli import app
 from pipeline.cli.common import console, out
-from pipeline.db import session_scope
+
+# Kept in step with pipeline.alerts.RUN_MODES (a test checks); importing that package here would
+# load the ORM, Jinja2 and datasketch for every command's --help.
+RUN_MODES = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
 
 alerts_app = typer.Typer(
     help="Alerts to subscribers (seeds/subscribers.yaml): email, webhooks, Atom feeds.",
@@ -49,6 +49,9 @@ def preview_cmd(
     mode: ModeOpt = "scheduled",
 ) -> None:
     """Render what would be sent (.eml, .html, .txt; webhooks as .json); send and store nothing."""
+    from pipeline.alerts import load_subscribers
+    from pipeline.alerts.preview import preview as render_preview
+
     subs = load_subscribers()
     if subscriber and subs.get(subscriber) is None:
         raise typer.BadParameter(f"no subscription with id {subscriber!r} in {subs.path}")
@@ -77,6 +80,8 @@ def send_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Plan new alerts, send what is due (email + webhooks), regenerate the Atom feeds."""
+    from pipeline.alerts import run_alerts
+
     report = run_alerts(mode=_check_mode(mode))
     if as_json:
         out.print_json(json.dumps(report.as_dict(), default=str))
@@ -106,6 +111,11 @@ def list_cmd(
     limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
 ) -> None:
     """Show the alert ledger, newest first, with counts per status."""
+    from sqlalchemy import func, select
+
+    from pipeline.alerts import Alert
+    from pipeline.db import session_scope
+
     with session_scope() as session:
         counts = dict(
             session.execute(select(Alert.status, func.count(Alert.id)).group_by(Alert.status)).all()
@@ -145,6 +155,9 @@ def mute_cmd(
     reason: Annotated[str, typer.Option(help="Why (kept in the database).")] = "",
 ) -> None:
     """Silence a story for every subscriber (a false positive): pending alerts become muted."""
+    from pipeline.alerts import mute_cluster
+    from pipeline.db import session_scope
+
     with session_scope() as session:
         try:
             n = mute_cluster(session, cluster, reason=reason)

@@ -29,6 +29,9 @@ Hit = tuple[int, int, int, int]
 TITLE_WEIGHT = 2.0
 REPEAT_WEIGHT = 0.5
 ALIAS_CAP = 3.0
+# Pairs one near condition keeps as evidence: plenty for the terms and the 1-3 passages shown,
+# and a bound on the work a hostile page repeating the words can cause.
+MAX_NEAR_PAIRS = 50
 
 
 @dataclass(frozen=True)
@@ -250,16 +253,37 @@ def _cond(cond: CCond, hits: dict[int, list[Hit]]) -> list[Hit] | None:
 
 
 def _near(cond: CNear, hits: dict[int, list[Hit]]) -> list[Hit] | None:
-    """Pairs of a/b hits in the same field with at most ``within`` words between them."""
+    """Pairs of a/b hits in the same field with at most ``within`` words between them.
+
+    Each a-hit looks only at the b-hits that start close enough (a bisect on sorted starts),
+    and at most :data:`MAX_NEAR_PAIRS` pairs are kept as evidence, so a page that repeats the
+    words thousands of times costs time linear in its hits, not quadratic.
+    """
     a_hits = [h for a in cond.a for h in hits.get(a, ())]
     if not a_hits:
         return None
-    b_hits = [h for b in cond.b for h in hits.get(b, ())]
+    by_field: dict[int, list[Hit]] = {}
+    for b in cond.b:
+        for hb in hits.get(b, ()):
+            by_field.setdefault(hb[1], []).append(hb)
+    if not by_field:
+        return None
+    starts: dict[int, list[int]] = {}
+    longest: dict[int, int] = {}
+    for f, found_b in by_field.items():
+        found_b.sort(key=lambda h: h[2])
+        starts[f] = [h[2] for h in found_b]
+        longest[f] = max(h[3] - h[2] for h in found_b)
     found: list[Hit] = []
     for ha in a_hits:
-        for hb in b_hits:
-            if ha[1] != hb[1]:
-                continue
+        b_hits = by_field.get(ha[1])
+        if b_hits is None:
+            continue
+        # A b-hit before ha ends at most `within` words before it (and is at most `longest`
+        # words long); one after it starts at most `within` words after it.
+        lo = bisect.bisect_left(starts[ha[1]], ha[2] - cond.within - 1 - longest[ha[1]])
+        hi = bisect.bisect_right(starts[ha[1]], ha[3] + cond.within + 1)
+        for hb in b_hits[lo:hi]:
             if hb[2] > ha[3]:
                 gap = hb[2] - ha[3] - 1
             elif ha[2] > hb[3]:
@@ -268,6 +292,8 @@ def _near(cond: CNear, hits: dict[int, list[Hit]]) -> list[Hit] | None:
                 continue  # overlapping words are one mention, not two near each other
             if gap <= cond.within:
                 found.extend((ha, hb))
+                if len(found) >= 2 * MAX_NEAR_PAIRS:
+                    return found
     return found or None
 
 

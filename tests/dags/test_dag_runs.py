@@ -49,15 +49,21 @@ def fake_run(
     """``dag.test()`` with recorder stages; (run state, recorded stage calls)."""
     env = airflow_env(home=home)
     env.update({"FAKE_LOG": str(log), **extra})
-    proc = subprocess.run(
-        [sys.executable, str(FAKE_STAGES), dag_id, json.dumps(conf)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    states = [x for x in proc.stdout.splitlines() if x.startswith(RESULT_PREFIX)]
-    assert states, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = log.with_suffix(".out")
+    # Output to a file, not a pipe: Airflow leaves helper processes holding inherited pipes
+    # open after dag.test() returns, so reading a pipe to EOF would wait for them.
+    with out.open("w") as fh:
+        subprocess.run(
+            [sys.executable, str(FAKE_STAGES), dag_id, json.dumps(conf)],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+            check=False,
+        )
+    text = out.read_text(errors="replace")
+    states = [x for x in text.splitlines() if x.startswith(RESULT_PREFIX)]
+    assert states, text[-4000:]
     calls = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
     return json.loads(states[-1][len(RESULT_PREFIX) :])["state"], calls
 

@@ -89,3 +89,11 @@ def test_mute_and_list(cli: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPa
     assert missing.exit_code != 0 and "no story" in missing.output
     bad_mode = cli.invoke(app, ["alerts", "send", "--mode", "hourly"])
     assert bad_mode.exit_code != 0
+
+
+def test_cli_run_modes_match_the_library() -> None:
+    """The CLI keeps its own copy of the run modes so --help stays light; they must agree."""
+    from pipeline.alerts import RUN_MODES as LIBRARY_MODES
+    from pipeline.cli.alerts import RUN_MODES as CLI_MODES
+
+    assert tuple(CLI_MODES) == tuple(LIBRARY_MODES)
