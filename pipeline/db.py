@@ -9,8 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import (
+    ArgumentError,
     DatabaseError,
     DBAPIError,
     IntegrityError,
@@ -33,6 +34,14 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def display_url(url: str) -> str:
+    """A database URL fit for printing and logs: its password replaced by ``***``."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -209,8 +209,9 @@ def report(
 
     done = [dict(c) for c in (crawls or []) if c]
     crawled = {c["source"] for c in done}
-    expected = list(expected_sources or [])
-    failed = [f"crawl:{name}" for name in expected if name not in crawled]
+    # None: the task listing the sources failed (bad sources file), so nothing was crawled.
+    failed = ["sources"] if expected_sources is None else []
+    failed += [f"crawl:{name}" for name in expected_sources or [] if name not in crawled]
     failed += [name for name, result in steps.items() if result is None]
     summary: dict[str, Any] = {
         "dag_id": dag_id,

@@ -20,14 +20,23 @@ def _construct(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> 
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _plain(key_node)
             if key in out:
                 raise SeedError(file, key_node.start_mark.line + 1, str(key), "duplicate key")
             out[key] = _construct(value_node, (*path, key), lines, file)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, (*path, i), lines, file) for i, v in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _plain(node)
+
+
+def _plain(node: yaml.Node) -> Any:
+    """A scalar (or key) node as Python data, read the way ``yaml.safe_load`` reads it.
+
+    Built by a SafeLoader directly: re-serialising the node and parsing the text again fails on
+    an empty value (``description:`` with nothing after it), which must become a SeedError.
+    """
+    return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
 def load_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:

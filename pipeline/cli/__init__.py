@@ -25,6 +25,7 @@ def _register() -> None:
         crawl,
         dedup,
         extract,
+        prune,
         replay,
         sources,
         topics,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -14,24 +15,35 @@ from pipeline.cli.common import console, out
 from pipeline.settings import get_settings
 
 
-@app.command("airflow")
-def airflow_standalone(
+@app.command(
+    "airflow",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def airflow_command(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Airflow UI and API server.")] = 8080,
 ) -> None:
-    """Start Airflow (`airflow standalone`) with this project's DAGs; Ctrl-C stops it.
+    """Start Airflow (`airflow standalone`) with this project's DAGs; or run an Airflow command.
 
-    AIRFLOW_HOME is var/airflow (SQLite metadata DB), examples are off and the execution API
-    URL follows --port. Log in as `admin`; the password is printed on first start and kept in
-    var/airflow/simple_auth_manager_passwords.json.generated.
+    Without arguments: AIRFLOW_HOME is var/airflow (SQLite metadata DB), examples are off and the
+    execution API URL follows --port; log in as `admin` (the password is printed on first start
+    and kept in var/airflow/simple_auth_manager_passwords.json.generated). Ctrl-C stops it.
+
+    With arguments, runs that `airflow` command in the same environment, e.g.
+    `newsmon airflow dags unpause news_monitor` or
+    `newsmon airflow backfill create --dag-id news_monitor --from-date ... --to-date ... --dry-run`.
     """
-    from pipeline.airflow_env import airflow_env, login_hint, migrate, standalone
+    from pipeline.airflow_env import airflow_cmd, airflow_env, login_hint, migrate, standalone
 
     env = airflow_env(port=port)
+    if ctx.args:
+        migrate(env)
+        os.execve(airflow_cmd()[0], airflow_cmd(*ctx.args), env)
     console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
     console.print("preparing the metadata database (first start: ~10 s) ...")
     migrate(env)
     console.print(f"Airflow UI on http://localhost:{port}/ — {login_hint(env)}")
-    console.print("unpause news_monitor in the UI (or `airflow dags unpause news_monitor`)")
+    console.print("unpause news_monitor in the UI (or `newsmon airflow dags unpause news_monitor`)")
     standalone(port)
 
 
@@ -45,6 +57,7 @@ def demo(
     ] = 8800,
 ) -> None:
     """Run the whole day offline: replica sites, Airflow's news_monitor, mail to var/demo/outbox."""
+    from pipeline.db import display_url
     from pipeline.demo import run_demo, with_outlets
 
     result = run_demo(
@@ -54,7 +67,8 @@ def demo(
     if as_json:
         sys.stdout.write(json.dumps(s, ensure_ascii=False, sort_keys=True) + "\n")
         return
-    out.print(f"\n[bold]newsmon demo[/bold] — database {get_settings().database_url}")
+    database = display_url(get_settings().database_url)  # never print its password
+    out.print(f"\n[bold]newsmon demo[/bold] — database {database}")
     out.print(f"Airflow run {result.dag_run.run_id}: {result.dag_run.state}")
 
     sources = Table(title="this run, per source")

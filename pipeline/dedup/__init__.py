@@ -5,6 +5,7 @@ Facade used by the store and the CLI:
 - :func:`content_hash` — hash of a document's normalised body (exact copies).
 - :func:`assign` — put a flushed document into its cluster (exact, then MinHash
   LSH kept in ``lsh_bands`` + verification, else a new cluster); idempotent.
+- :func:`fingerprint` — hash, MinHash and band buckets, for bulk loaders.
 - :func:`stories` — clusters with their outlets, origin first.
 - :func:`run_batch` — the ``newsmon dedup`` JSON-lines contract on a temporary database.
 
@@ -14,7 +15,7 @@ Modules: ``text`` (normalisation, shingles, hash), ``sketch`` (MinHash, bands),
 
 from __future__ import annotations
 
-from pipeline.dedup.assign import DedupResult, Kind, assign, reassign
+from pipeline.dedup.assign import DedupResult, Fingerprint, Kind, assign, fingerprint, reassign
 from pipeline.dedup.batch import BatchItem, parse_lines, run_batch
 from pipeline.dedup.stories import Member, Story, stories
 from pipeline.dedup.text import content_hash, normalise
@@ -23,6 +24,7 @@ from pipeline.dedup.verify import Verdict, compare
 __all__ = [
     "BatchItem",
     "DedupResult",
+    "Fingerprint",
     "Kind",
     "Member",
     "Story",
@@ -30,6 +32,7 @@ __all__ = [
     "assign",
     "compare",
     "content_hash",
+    "fingerprint",
     "normalise",
     "parse_lines",
     "reassign",

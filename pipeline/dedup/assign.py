@@ -47,8 +47,8 @@ class DedupResult:
 
 
 @dataclass(frozen=True)
-class _Fingerprint:
-    """What dedup computes from a document's text."""
+class Fingerprint:
+    """What dedup computes from a document's text (see :func:`fingerprint`)."""
 
     content_hash: str
     words: int
@@ -57,15 +57,19 @@ class _Fingerprint:
     buckets: list[int]
 
 
-def _fingerprint(title: str, text: str) -> _Fingerprint:
-    """Content hash, shingles, MinHash bytes and band buckets of a title and body."""
+def fingerprint(title: str, text: str) -> Fingerprint:
+    """Content hash, shingles, MinHash bytes and band buckets of a title and body.
+
+    Public for bulk loaders (benchmarks, re-indexing) that write ``documents`` and
+    ``lsh_bands`` rows themselves: they must store exactly what :func:`assign` would.
+    """
     content = content_of(title, text)
     shingles = content.shingled()
     mh = sketch.signature(shingles.seq)
     words = len(content.words)
     if mh is None:
-        return _Fingerprint(content.digest(), words, shingles, None, [])
-    return _Fingerprint(content.digest(), words, shingles, sketch.to_bytes(mh), sketch.buckets(mh))
+        return Fingerprint(content.digest(), words, shingles, None, [])
+    return Fingerprint(content.digest(), words, shingles, sketch.to_bytes(mh), sketch.buckets(mh))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -100,7 +104,7 @@ def _origin_key(session: Session, doc: Document) -> tuple[bool, datetime, dateti
     return (not _is_official(session, doc), when, seen, doc.id)
 
 
-def _write_bands(session: Session, doc: Document, fp: _Fingerprint) -> None:
+def _write_bands(session: Session, doc: Document, fp: Fingerprint) -> None:
     """Replace the document's LSH rows with the buckets of its current text."""
     conn = session.connection()
     table = cast(Table, LshBand.__table__)
@@ -146,7 +150,7 @@ def _shingles_of(doc: Document) -> Shingles:
     return content_of(doc.title or "", doc.text or "").shingled()
 
 
-def _near(session: Session, doc: Document, fp: _Fingerprint) -> list[tuple[Document, Verdict]]:
+def _near(session: Session, doc: Document, fp: Fingerprint) -> list[tuple[Document, Verdict]]:
     """Verified copies among the LSH candidates, highest Jaccard first."""
     ids = _candidates(session, doc.id, fp.buckets) if fp.words >= MIN_WORDS else []
     if not ids:
@@ -163,7 +167,7 @@ def _near(session: Session, doc: Document, fp: _Fingerprint) -> list[tuple[Docum
     return found
 
 
-def _exact(session: Session, doc: Document, fp: _Fingerprint) -> Document | None:
+def _exact(session: Session, doc: Document, fp: Fingerprint) -> Document | None:
     """The earliest stored document with the same content hash (origins preferred)."""
     if fp.words < MIN_WORDS:
         return None
@@ -189,7 +193,7 @@ def _exact(session: Session, doc: Document, fp: _Fingerprint) -> Document | None
 
 
 def _prefer_origin(
-    session: Session, cluster: Cluster, matched: Document, fp: _Fingerprint, similarity: float
+    session: Session, cluster: Cluster, matched: Document, fp: Fingerprint, similarity: float
 ) -> tuple[Document, float]:
     """Point duplicate_of at the cluster's origin when the document copies it too."""
     origin_id = cluster.origin_document_id
@@ -245,7 +249,7 @@ def _merge(session: Session, target: Cluster, others: list[Cluster]) -> None:
     session.flush()
 
 
-def _place(session: Session, doc: Document, fp: _Fingerprint) -> DedupResult:
+def _place(session: Session, doc: Document, fp: Fingerprint) -> DedupResult:
     """Find the story of an unassigned document and record it."""
     kind: Kind
     merged: tuple[int, ...] = ()
@@ -314,7 +318,7 @@ def _detach(session: Session, doc: Document) -> None:
     session.flush()
 
 
-def _still_matches(session: Session, doc: Document, fp: _Fingerprint) -> bool:
+def _still_matches(session: Session, doc: Document, fp: Fingerprint) -> bool:
     """Whether an updated copy still verifies against its duplicate_of or cluster origin."""
     cluster = session.get(Cluster, doc.cluster_id) if doc.cluster_id else None
     targets = {doc.duplicate_of_id, cluster.origin_document_id if cluster else None}
@@ -340,7 +344,7 @@ def assign(session: Session, doc: Document) -> DedupResult:
     """
     if doc.id is None:
         session.flush()
-    fp = _fingerprint(doc.title or "", doc.text or "")
+    fp = fingerprint(doc.title or "", doc.text or "")
     if doc.cluster_id is None:
         doc.content_hash, doc.minhash = fp.content_hash, fp.minhash
         _write_bands(session, doc, fp)
@@ -362,6 +366,10 @@ def assign(session: Session, doc: Document) -> DedupResult:
             return _current(session, doc)
     _detach(session, doc)
     return _place(session, doc, fp)
+
+
+# Former private name, still imported by scripts/bench_scale.py.
+_fingerprint = fingerprint
 
 
 def reassign(session: Session, doc: Document) -> DedupResult:

@@ -32,6 +32,10 @@ ALIAS_CAP = 3.0
 # Pairs one near condition keeps as evidence: plenty for the terms and the 1-3 passages shown,
 # and a bound on the work a hostile page repeating the words can cause.
 MAX_NEAR_PAIRS = 50
+# Characters of a title and a text that matching reads. Statements and wire stories run to a
+# few thousand characters, long speeches and transcripts to some tens of thousands.
+MAX_TITLE_CHARS = 1_000
+MAX_TEXT_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,9 @@ class Matcher:
         A topic's language/source/source-type filter excludes a document only when the
         document's value is known and outside the filter.
         """
-        fields = [title or "", text or ""]
+        # Only the start of a very long field is read: the cost per document stays bounded
+        # whatever a hostile (or broken) page holds. Passage offsets stay valid: a prefix.
+        fields = [(title or "")[:MAX_TITLE_CHARS], (text or "")[:MAX_TEXT_CHARS]]
         toks = [tokens(fields[0]), tokens(fields[1])]
         hits = self._alias_hits(fields, toks)
         candidates: set[int] = set()

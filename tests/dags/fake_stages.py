@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,13 @@ def _record(**entry: Any) -> None:
         fh.write(json.dumps(entry, default=str) + "\n")
 
 
-@dataclass
-class FakeCrawlReport:
-    """What a crawl returns: a run id and outcome counts."""
-
-    run_id: int
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-
 def run_crawl(
     source_names: list[str], since: datetime | None, until: datetime | None, **_: Any
-) -> FakeCrawlReport:
+) -> Any:
     """Record the window; fail for good for the sources listed in FAKE_FAIL."""
     from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.crawl import CrawlReport, SourceCrawl
 
     failing = {s for s in os.environ.get("FAKE_FAIL", "").split(",") if s}
     _record(
@@ -47,32 +40,26 @@ def run_crawl(
     )
     if failing & set(source_names):
         raise AirflowFailException(f"fake failure for {source_names}")
-    return FakeCrawlReport(run_id=0, outcomes={"new": 2, "not_modified": 1})
+    crawls = [SourceCrawl(source_names, 0, 0.1, Path("/dev/null"))]
+    counts = {name: Counter({"new": 2, "not_modified": 1}) for name in source_names}
+    return CrawlReport(run_id=0, crawls=crawls, counts=counts)
 
 
-@dataclass
-class FakeAlertReport:
-    """What an alert run returns."""
+def run_alerts(*, mode: str = "scheduled", now: datetime | None = None, **_: Any) -> Any:
+    """Record the mode; report one email sent (and a subject that must stay out of XCom)."""
+    from pipeline.alerts import AlertReport
 
-    sent: int = 0
-    failed: int = 0
-    subjects: list[str] = field(default_factory=list)
-
-
-def run_alerts(*, mode: str = "scheduled", now: datetime | None = None) -> FakeAlertReport:
-    """Record the mode."""
     _record(stage="alert", mode=mode)
-    return FakeAlertReport(sent=1, subjects=["must not reach XCom"])
+    return AlertReport(mode=mode, emails_sent=1, subjects=["must not reach XCom"])
 
 
 def install() -> None:
-    """Register the fake modules before Airflow loads the DAGs."""
-    crawl = types.ModuleType("pipeline.crawl")
-    crawl.run_crawl = run_crawl  # type: ignore[attr-defined]
-    alerts = types.ModuleType("pipeline.alerts")
-    alerts.run_alerts = run_alerts  # type: ignore[attr-defined]
-    sys.modules["pipeline.crawl"] = crawl
-    sys.modules["pipeline.alerts"] = alerts
+    """Swap the real stage functions for the recorders before Airflow loads the DAGs."""
+    import pipeline.alerts
+    import pipeline.crawl
+
+    pipeline.crawl.run_crawl = run_crawl  # type: ignore[assignment]
+    pipeline.alerts.run_alerts = run_alerts  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

@@ -38,7 +38,10 @@ for dag_id, dag in bag.dags.items():
         "timezone": str(getattr(tt, "timezone", "")),
         "catchup": dag.catchup,
         "params": sorted(dag.params.keys()),
-        "notifiers": [type(c).__name__ for c in (dag.on_failure_callback or [])],
+        "notifiers": {
+            t.task_id: [type(c).__name__ for c in (t.on_failure_callback or [])]
+            for t in dag.tasks if t.on_failure_callback
+        },
         "tasks": {
             t.task_id: {
                 "retries": t.retries,
@@ -117,7 +120,8 @@ def test_news_monitor_shape(bag: dict[str, Any]) -> None:
     # A failed source must not stop processing and alerting what the others fetched.
     for name in ("process", "alert", "report"):
         assert tasks[name]["trigger_rule"] == "all_done", name
-    assert dag["notifiers"] == ["SmtpNotifier"]
+    # One email per failed run: the report task fails exactly when a step failed.
+    assert dag["notifiers"] == {"report": ["SmtpNotifier"]}
     assert dag["params"] == ["alert_mode", "sources"]
 
 
@@ -130,7 +134,7 @@ def test_topic_reprocess_is_manual_with_params(bag: dict[str, Any]) -> None:
 
 def test_no_operator_address_means_no_notifier() -> None:
     got = run_airflow_python(INSPECT, str(DAGS_FOLDER), extra={"NEWSMON_OPERATOR_EMAIL": ""})
-    assert got["dags"]["news_monitor"]["notifiers"] == []
+    assert got["dags"]["news_monitor"]["notifiers"] == {}
 
 
 def test_a_bad_daily_hour_is_an_import_error_naming_the_variable() -> None:

