@@ -94,7 +94,8 @@ class StorePipeline:
     def _count(self, outcome: str) -> None:
         """Add one counted outcome for the spider's source."""
         assert self.tally is not None
-        with session_scope() as session:
+        # attempt(): a transaction retried by with_retries counts its outcome once.
+        with self.tally.attempt(), session_scope() as session:
             self.tally.add(self.spider.source_id, outcome)
             self.tally.flush(session)
 
@@ -108,11 +109,11 @@ class StorePipeline:
             # Backfills store only their window; the page is not recorded, so a later
             # window that includes it can still fetch it.
             result = StoreResult(Outcome.OUT_OF_WINDOW, None)
-            with session_scope() as session:
+            with tally.attempt(), session_scope() as session:
                 tally.add(source_id, result.outcome)
                 tally.flush(session)
             return result
-        with session_scope() as session:
+        with tally.attempt(), session_scope() as session:
             source = session.get(Source, source_id)
             page = record_fetch(
                 session,

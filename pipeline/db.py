@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import (
     ArgumentError,
     DatabaseError,
@@ -185,6 +185,26 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Advisory-lock key of the writers that must take turns ("news" in ASCII; any fixed bigint).
+WRITERS_LOCK_KEY = 0x6E657773
+
+
+def serialize_writers(session: Session) -> None:
+    """Take turns with other writers of stories and alerts until this transaction ends.
+
+    Storing a document (dedup, matching) and planning alerts read what is stored and write what
+    follows from it. On PostgreSQL (READ COMMITTED) two workers doing that at the same moment would
+    not see each other's uncommitted rows: a story and its copy would start two stories, two
+    planners could alert one story twice. A transaction-scoped advisory lock makes them go one
+    after the other, as a single run would. On SQLite a no-op write takes the database's write
+    lock now (pysqlite runs the reads before a transaction's first write outside it).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITERS_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE runs SET id = id WHERE 0"))
 
 
 def with_retries(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:

@@ -12,12 +12,13 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipeline import clean, dedup, topics
 from pipeline.clean import Article
+from pipeline.db import serialize_writers
 from pipeline.errors import ExtractionError, Outcome
 from pipeline.models import Document, Page, Source, utcnow
 from pipeline.normalize import search_key
@@ -28,8 +29,6 @@ log = logging.getLogger(__name__)
 
 # zlib level 6 is the library default: ~4x on HTML at a fraction of level 9's cost.
 ZLIB_LEVEL = 6
-# Advisory-lock key of the store stage on PostgreSQL ("news" in ASCII; any fixed bigint works).
-STORE_LOCK_KEY = 0x6E657773
 
 
 @dataclass(frozen=True)
@@ -166,18 +165,6 @@ def store_article(
     matched = _match(session, doc, source, run_id)
     outcome = Outcome.DUPLICATE if res.duplicate_of is not None else Outcome.NEW
     return StoreResult(outcome, doc.id, doc.cluster_id, matched)
-
-
-def serialize_writers(session: Session) -> None:
-    """One writer at a time through dedup and matching, until this transaction ends.
-
-    On PostgreSQL (READ COMMITTED) two workers storing a story and its copy at the same moment
-    would not see each other's uncommitted document and would start two stories; a
-    transaction-scoped advisory lock makes them take turns, as one run would. SQLite needs
-    nothing: its write lock, held from a transaction's first write to its commit, already does.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORE_LOCK_KEY})
 
 
 def _fill(doc: Document, article: Article, chash: str) -> None:

@@ -174,27 +174,39 @@ def _round(
             wall += time.perf_counter() - w0
             cpu += time.process_time() - c0
             kinds[result.kind] = kinds.get(result.kind, 0) + 1
-        _undo(session, first_id)
+    _undo(engine, first_id)
     return wall / len(new), cpu / len(new), kinds
 
 
-def _undo(session: Any, first_id: int) -> None:
-    """Delete the timed documents, their bands and the clusters they started."""
-    from sqlalchemy import delete, update
+def _undo(engine: Any, first_id: int) -> None:
+    """Delete the timed documents, their bands and the clusters they started.
+
+    Foreign-key checks are off meanwhile: ``documents.duplicate_of_id`` has no
+    index, so checking each deleted row would scan every stored document.
+    """
+    from sqlalchemy import delete
 
     from pipeline.models import Cluster, Document, LshBand
 
-    new_clusters = Cluster.origin_document_id >= first_id
-    session.execute(update(Cluster).where(new_clusters).values(origin_document_id=None))
-    session.execute(delete(LshBand).where(LshBand.document_id >= first_id))
-    session.execute(
-        update(Document)
-        .where(Document.id >= first_id)
-        .values(cluster_id=None, duplicate_of_id=None)
-    )
-    session.execute(delete(Document).where(Document.id >= first_id))
-    session.execute(delete(Cluster).where(Cluster.origin_document_id.is_(None)))
-    session.commit()
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        else:
+            conn.exec_driver_sql("SET session_replication_role = replica")
+        try:
+            new_clusters = Cluster.origin_document_id >= first_id
+            conn.execute(delete(Cluster).where(new_clusters))
+            conn.execute(delete(LshBand).where(LshBand.document_id >= first_id))
+            conn.execute(delete(Document).where(Document.id >= first_id))
+            conn.commit()
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            else:
+                conn.exec_driver_sql("SET session_replication_role = DEFAULT")
+                conn.commit()
 
 
 def _prepare(url: str) -> Any:
@@ -223,6 +235,15 @@ def _build(url: str, background: list[tuple[str, str]]) -> Any:
         if len(background) > 10_000:
             print(f"  stored {min(chunk + 10_000, len(background)):,}", flush=True)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Explicit ids do not advance PostgreSQL's sequences; new rows must come after them.
+            for table in ("documents", "clusters"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT MAX(id) FROM {table}))"
+                    )
+                )
         conn.execute(text("ANALYZE"))
     print(f"stored {len(background):,} in {time.perf_counter() - t0:.0f}s", flush=True)
     return engine

@@ -41,6 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from pipeline.alerts.subscribers import ALL_TOPICS, Subscriber, SubscriberSet
+from pipeline.db import serialize_writers
 from pipeline.models import Base, Cluster, Document, Match, Source, Topic, utcnow
 
 log = logging.getLogger(__name__)
@@ -248,6 +249,9 @@ def plan_alerts(
     mode = normalise_mode(run_mode)
     now = now or utcnow()
     report = PlanReport()
+    # Planners (a daily run, a backfill) and the store stage take turns: a story's origin must
+    # not change, nor another planner's rows stay invisible, between reading and inserting.
+    serialize_writers(session)
     insert = _insert(session)
     for sub in subscribers:
         for topic_id in _topics_for(session, sub):

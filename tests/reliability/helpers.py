@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -220,13 +220,3 @@ def consistency_problems(url: str, *, pages_done: bool = True) -> list[str]:
     finally:
         eng.dispose()
     return problems
-
-
-def never_in(secret: str, *texts: Iterable[str] | str) -> list[str]:
-    """The texts (of those given) that contain ``secret``."""
-    found = []
-    for t in texts:
-        for s in [t] if isinstance(t, str) else t:
-            if secret in s:
-                found.append(s[:200])
-    return found

@@ -136,6 +136,15 @@ CASES: list[tuple[str, str, str, str]] = [
     ),
     (
         "topics",
+        "empty-value",  # a key with nothing after it (was a raw YAML traceback)
+        TOPICS.replace(
+            "    description: Delimitation and demarcation of the state border.",
+            "    description:  # <-",
+        ),
+        "topics[0].description",
+    ),
+    (
+        "topics",
         "empty-terms",
         TOPICS.replace("{en: [demarcation, delimitation]}", "{en: []}  # <-"),
         "topics[0].any[0].terms",

@@ -164,3 +164,32 @@ def test_concurrent_sqlite_writers_store_each_page_once(db_url: str, tmp_path: P
         assert p.returncode == 0, err
     assert count(db_url, Document) == 45 and count(db_url, Page) == 45
     assert consistency_problems(db_url) == []
+
+
+def test_a_retried_transaction_counts_its_outcome_once(db_url: str) -> None:
+    """The first attempt fails after counting; the retry must not count the page again."""
+    import sqlite3 as driver
+
+    from pipeline.db import with_retries
+    from pipeline.runs import RunTally, run_counts, start_run
+
+    with session_scope() as session:
+        run_id = start_run(session, "ingest").id
+    tally = RunTally(run_id)
+    attempts = []
+
+    def one() -> None:
+        with tally.attempt(), session_scope() as session:
+            tally.add(None, "new")
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise OperationalError(
+                    "INSERT ...", {}, driver.OperationalError("database is locked")
+                )
+            tally.flush(session)
+
+    with_retries(one, delay=0.01)
+    assert len(attempts) == 2
+    with session_scope() as session:
+        assert run_counts(session, run_id) == {(0, "new"): 1}
+    assert tally.by_outcome() == {"new": 1}

@@ -25,7 +25,9 @@ from pipeline.settings import get_settings
 from pipeline.synthetic import documents, to_html
 
 HOST, OTHER = "127.0.0.77", "127.0.0.78"
-FAST = {"DOWNLOAD_TIMEOUT": "5", "RETRY_TIMES": "0"}
+FAST = {"DOWNLOAD_TIMEOUT": "30", "RETRY_TIMES": "0"}
+# A 2 MB limit: the 50 MB page sent without Content-Length is cut off quickly on a busy machine.
+MAXSIZE = str(2 * 1024 * 1024)
 BIG = 50 * 1024 * 1024
 
 
@@ -236,6 +238,7 @@ sources:
         encoding="utf-8",
     )
     monkeypatch.setenv("NEWSMON_SOURCES_FILE", str(sources))
+    monkeypatch.setenv("NEWSMON_DOWNLOAD_MAXSIZE", MAXSIZE)
     get_settings.cache_clear()
     report = run_crawl(
         ["hostile"], sources_file=sources, polite=False, scrapy_settings=FAST, timeout=240
@@ -251,7 +254,9 @@ sources:
     got[str(Outcome.BAD_CONTENT)] = counts[Outcome.BAD_CONTENT]
     assert got == want, dict(counts)
     for path in expect:
-        assert site.hits(path) == 1, (path, site.hits(path))  # fetched once, no retry storm
+        # Fetched once, no retry storm; a redirect loop stops after REDIRECT_MAX_TIMES hops.
+        limit = 6 if path == "/a/loop" else 1
+        assert 1 <= site.hits(path) <= limit, (path, site.hits(path))
     assert [r for r in site.requests if r[0] == OTHER] == []  # the other host: never
     assert site.hits("/sitemap.xml") == 1 and site.hits("/sitemap-2.xml") == 1  # no loop
     assert site.hits("/a/entity") == 0  # the refused feed's items are not followed

@@ -185,3 +185,59 @@ def test_kill_mid_send_loses_nothing_and_resends_only_in_flight(
     assert set(ids) == {r.message_id for r in rows}  # nothing lost
     repeats = [i for i in set(ids) if ids.count(i) > 1]
     assert repeats == [ids[3]] and len(ids) == 9  # one duplicate: the message in flight
+
+
+CRAWL = """
+import sys
+from pathlib import Path
+from pipeline.crawl import run_crawl
+run_crawl(["mid-ru"], sources_file=Path(sys.argv[1]), polite=False,
+          scrapy_settings={"DOWNLOAD_TIMEOUT": "120", "RETRY_TIMES": "0"})
+"""
+
+
+@pytest.mark.slow
+def test_kill_mid_crawl_then_rerun_stores_every_article_once(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from pipeline.crawl import run_crawl
+    from pipeline.replay import start_replay
+    from tests.crawlers.conftest import FAST, TOPICS, replica_sources
+    from tests.crawlers.test_crawl_replica import expected_urls
+
+    topics = tmp_path / "topics.yaml"
+    topics.write_text(TOPICS, encoding="utf-8")
+    monkeypatch.setenv("NEWSMON_TOPICS_FILE", str(topics))
+    get_settings.cache_clear()
+    with start_replay(port=0, slow_seconds=90.0) as replay:
+        sources = replica_sources(replay, ["mid-ru"], tmp_path / "sources.yaml")
+        now = datetime.now(UTC)
+        want = expected_urls(replay, ["mid.ru"], now - timedelta(days=7), now + timedelta(days=1))
+        assert len(want) >= 4
+        # One article hangs: the crawl is surely still running when it is killed.
+        inside = [
+            a for a in replay.articles("mid.ru") if replay.article_url("mid.ru", a.id) in want
+        ]
+        stuck = inside[-1]
+        replay.set_fault("mid.ru", stuck.path, "slow")
+        proc = start([sys.executable, "-c", CRAWL, str(sources)])
+        wait_until(lambda: count(db_url, Document) >= 2, timeout=180, proc=proc)
+        kill_group(proc)  # the newsmon process and its scrapy child
+        with session_scope() as session:
+            at_kill = {urlsplit(u).path for u in session.scalars(select(Document.url))}
+        assert 2 <= len(at_kill) < len(want)
+        assert consistency_problems(db_url) == []
+        replay.set_fault("mid.ru", stuck.path, None)
+        replay.clear_requests()
+        report = run_crawl(["mid-ru"], sources_file=sources, polite=False, scrapy_settings=FAST)
+        assert report.ok
+        with session_scope() as session:
+            stored = set(session.scalars(select(Document.url)))
+        assert want <= stored and len(stored) == count(db_url, Document)
+        # The rerun fetched only what the killed run had not stored.
+        fetched = {r.path for r in replay.requests_for("mid.ru")}
+        assert stuck.path in fetched and not fetched & at_kill
+        assert consistency_problems(db_url) == []
