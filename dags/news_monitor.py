@@ -24,6 +24,8 @@ A failed run emails `NEWSMON_OPERATOR_EMAIL` through the `smtp_default` connecti
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,11 +76,21 @@ def _on_failure() -> list[Any]:
     ]
 
 
-def _bad_input(exc: Exception) -> Exception:
-    """A bad param or config is not retried: it fails the task at once with newsmon's message."""
+@contextmanager
+def _fail_fast() -> Iterator[None]:
+    """Bad params or configuration fail the task at once with newsmon's message (no retries).
+
+    Retrying cannot fix a typo in a seed file or a missing mail server; a site that is down
+    or a locked database can be, so every other error is retried with backoff.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
-    return AirflowFailException(str(exc))
+    from pipeline.errors import ConfigError, InputError, SeedError
+
+    try:
+        yield
+    except (ConfigError, InputError, SeedError) as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -124,12 +136,9 @@ def news_monitor() -> None:
     def sources(params: dict[str, Any] | None = None) -> list[str]:
         """The enabled source names (the crawl is mapped over them)."""
         from pipeline import orchestrate
-        from pipeline.errors import InputError, SeedError
 
-        try:
+        with _fail_fast():
             return orchestrate.source_names((params or {}).get("sources"))
-        except (InputError, SeedError) as exc:
-            raise _bad_input(exc) from exc
 
     @task(map_index_template="{{ newsmon_source }}")
     def crawl(
@@ -142,12 +151,13 @@ def news_monitor() -> None:
         from pipeline import orchestrate
 
         get_current_context()["newsmon_source"] = source  # type: ignore[literal-required]
-        return orchestrate.crawl_source(
-            source,
-            run_type=dag_run.run_type if dag_run else None,
-            data_interval_start=data_interval_start,
-            data_interval_end=data_interval_end,
-        )
+        with _fail_fast():
+            return orchestrate.crawl_source(
+                source,
+                run_type=dag_run.run_type if dag_run else None,
+                data_interval_start=data_interval_start,
+                data_interval_end=data_interval_end,
+            )
 
     # One process/alert task at a time across runs: a backfill overlapping the daily run queues
     # behind it instead of racing it (the database's unique keys guard the rest).
@@ -156,7 +166,8 @@ def news_monitor() -> None:
         """Clean, deduplicate and match everything fetched and not processed yet."""
         from pipeline import orchestrate
 
-        return orchestrate.process()
+        with _fail_fast():
+            return orchestrate.process()
 
     @task(trigger_rule="all_done", max_active_tis_per_dag=1)
     def alert(
@@ -164,15 +175,12 @@ def news_monitor() -> None:
     ) -> dict[str, Any]:
         """Send what is due (backfills: into the next digest)."""
         from pipeline import orchestrate
-        from pipeline.errors import InputError
 
-        try:
+        with _fail_fast():
             mode = orchestrate.alert_mode_for(
                 dag_run.run_type if dag_run else None, (params or {}).get("alert_mode")
             )
-        except InputError as exc:
-            raise _bad_input(exc) from exc
-        return orchestrate.alert(mode=mode)
+            return orchestrate.alert(mode=mode)
 
     @task(trigger_rule="all_done", on_failure_callback=_on_failure())
     def report(

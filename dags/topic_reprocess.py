@@ -21,17 +21,29 @@ Trigger from the UI ("Trigger DAG" shows a form for the params) or from the CLI:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, task
 
 
-def _bad_input(exc: Exception) -> Exception:
-    """A bad param is not retried: it fails the task at once with newsmon's message."""
+@contextmanager
+def _fail_fast() -> Iterator[None]:
+    """Bad params or configuration fail the task at once with newsmon's message (no retries).
+
+    Retrying cannot fix a typo in a seed file or a missing mail server; a site that is down
+    or a locked database can be, so every other error is retried with backoff.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
-    return AirflowFailException(str(exc))
+    from pipeline.errors import ConfigError, InputError, SeedError
+
+    try:
+        yield
+    except (ConfigError, InputError, SeedError) as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -85,27 +97,21 @@ def topic_reprocess() -> None:
     def rematch(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Match the stored documents in range against the chosen topics again."""
         from pipeline import orchestrate
-        from pipeline.errors import InputError
 
         p = params or {}
-        try:
+        with _fail_fast():
             return orchestrate.rematch(
                 topic_ids=p.get("topic_ids"), since=p.get("since"), until=p.get("until")
             )
-        except InputError as exc:
-            raise _bad_input(exc) from exc
 
     @task(max_active_tis_per_dag=1)
     def alert(rematched: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Report new matches as the chosen alert mode says."""
         from pipeline import orchestrate
-        from pipeline.errors import InputError
 
-        try:
+        with _fail_fast():
             mode = orchestrate.reprocess_alert_mode((params or {}).get("alert_mode"))
-        except InputError as exc:
-            raise _bad_input(exc) from exc
-        return orchestrate.alert(mode=mode)
+            return orchestrate.alert(mode=mode)
 
     @task(trigger_rule="all_done")
     def report(rematched: Any, alerted: Any, dag_run: Any = None) -> dict[str, Any]:

@@ -17,7 +17,8 @@ untimed and in a child process: the first ``size - --direct-max``
 documents get exactly the rows dedup would give them (``documents`` with content hash, MinHash
 and search text, ``lsh_bands``, and ``clusters``: a copy in its original's cluster) in batched
 transactions, fingerprints computed by ``pipeline.dedup``'s own code in two processes, and no
-``matches``; the last ``--direct-max`` documents then go through ``store_article`` one by one,
+``matches``; then ``ANALYZE`` (the statistics a database in use has). The last
+``--direct-max`` documents then go through ``store_article`` one by one,
 and only those are timed (so every size is measured on the same number of documents, with about
 ``size`` already stored).
 
@@ -63,7 +64,14 @@ def _timed(fn: Callable[..., Any], bucket: list[float]) -> Callable[..., Any]:
 
 def worker(backend: str, size: int, direct: int, probe: int, pg_admin: str) -> dict[str, Any]:
     """Load ``size`` documents into a fresh database; return the measurements."""
-    tmp = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    with tempfile.TemporaryDirectory(prefix="newsmon-bench-scale-") as name:
+        return _worker(Path(name), backend, size, direct, probe, pg_admin)
+
+
+def _worker(
+    tmp: Path, backend: str, size: int, direct: int, probe: int, pg_admin: str
+) -> dict[str, Any]:
+    """The worker inside its temporary folder (the SQLite file of 100k documents is ~1 GB)."""
     os.environ["NEWSMON_VAR_DIR"] = str(tmp / "var")
     os.environ["NEWSMON_MODE"] = "test"
     admin = None
@@ -186,6 +194,12 @@ def preload(url: str, gen: Any, n: int, ids: dict[str, int], batch: int = 2000) 
             sizes = [{"id": c, "size": k} for c, k in session.execute(counts) if k > 1]
             if sizes:
                 session.execute(update(Cluster), sizes)
+    # Planner statistics, as a database in use has them (PostgreSQL's autovacuum would take a
+    # while to notice a bulk load; SQLite never gathers them by itself).
+    from pipeline.db import get_engine
+
+    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 def _insert_bands(session: Any, bands: list[dict[str, int]]) -> None:

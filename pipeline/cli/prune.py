@@ -11,8 +11,8 @@ from pipeline.cli.common import console, out
 
 
 def _mb(n: int) -> str:
-    """Bytes as megabytes for people."""
-    return f"{n / 1_000_000:.1f} MB"
+    """Bytes for people (MB, or kB below a tenth of one)."""
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.1f} kB"
 
 
 @app.command("prune")

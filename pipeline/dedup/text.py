@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -53,18 +52,27 @@ _ARMENIAN_AND = "\u0565\u0582"
 _WS = re.compile(r"\s+")
 
 
+class _FoldTable(dict[int, str | None]):
+    """Punctuation, symbols -> space; format codes -> nothing; filled lazily per code point.
+
+    Building the full table up front walks all 1.1M code points (~1.5 s per process);
+    ``str.translate`` calls ``__missing__`` only for characters it actually meets.
+    """
+
+    def __missing__(self, cp: int) -> str | None:
+        """Classify one code point and remember it."""
+        cat = unicodedata.category(chr(cp))
+        value: str | None = " " if cat[0] in "PS" else (None if cat == "Cf" else chr(cp))
+        self[cp] = value
+        return value
+
+
 @cache
 def _translation_table() -> dict[int, str | None]:
     """Map every punctuation, symbol and format code point to a space or to nothing."""
-    table: dict[int, str | None] = {}
-    for cp in range(sys.maxunicode + 1):
-        cat = unicodedata.category(chr(cp))
-        if cat[0] in "PS":
-            table[cp] = " "
-        elif cat == "Cf":
-            table[cp] = None  # zero-width joiners, BOM, direction marks
+    table = _FoldTable()
     for ch in _DELETE:
-        table[ord(ch)] = None
+        table[ord(ch)] = None  # zero-width joiners, BOM, direction marks come via Cf
     # ё/е are used interchangeably in Russian copies of the same text.
     table[ord("ё")] = "е"
     return table

@@ -121,6 +121,18 @@ def test_a_failing_source_fails_alone_and_the_operator_is_told(
     assert body is not None and "crawl:tass" in body.get_content()
 
 
+def test_a_bad_param_fails_at_once_and_the_report_names_the_step(
+    airflow_home: Path, db_url: str, tmp_path: Path
+) -> None:
+    # An unknown source is an input error: not retried (retries wait minutes), reported at once.
+    conf = {"sources": ["no-such-site"]}
+    state, calls = fake_run(airflow_home, "news_monitor", conf, tmp_path / "calls.jsonl")
+    assert state == "failed"
+    assert [c for c in calls if c["stage"] == "crawl"] == []
+    (run,) = airflow_runs()
+    assert run.status == "failed" and run.error == "failed: sources"
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket() as probe:

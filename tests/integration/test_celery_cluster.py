@@ -245,6 +245,8 @@ def test_news_monitor_and_backfill_on_celery(
                 ),
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+                # The worker's log server: a free port, not 8793 (a local `make airflow`).
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             }
         )
         env.pop("NEWSMON_SMTP_URL", None)
