@@ -63,12 +63,14 @@ def stories(
         q = q.where(Cluster.first_seen_at >= since)
     out: list[Story] = []
     for cluster in session.scalars(q.limit(limit)):
-        members = list(session.execute(
-            select(Document, Source.name)
-            .outerjoin(Source, Source.id == Document.source_id)
-            .where(Document.cluster_id == cluster.id)
-            .order_by(Document.first_seen_at, Document.id)
-        ).tuples())
+        members = list(
+            session.execute(
+                select(Document, Source.name)
+                .outerjoin(Source, Source.id == Document.source_id)
+                .where(Document.cluster_id == cluster.id)
+                .order_by(Document.first_seen_at, Document.id)
+            ).tuples()
+        )
         members.sort(key=lambda row: row[0].id != cluster.origin_document_id)
         origin = members[0][0] if members else None
         topic_ids = session.scalars(
