@@ -28,11 +28,11 @@ class Story:
 def totals(session: Session) -> dict[str, Any]:
     """Totals the demo and evaluation scripts read."""
     documents = session.scalar(select(func.count(Document.id))) or 0
-    duplicates = (
-        session.scalar(select(func.count(Document.id)).where(Document.duplicate_of_id.is_not(None)))
-        or 0
-    )
     stories = session.scalar(select(func.count(Cluster.id))) or 0
+    # Folded into another's story = every member of a story but one; this holds whatever order the
+    # copies arrived in (a late official origin leaves its earlier copies' duplicate_of pointing
+    # at each other, so counting duplicate_of_id would depend on arrival order).
+    duplicates = documents - stories
     per_topic = session.execute(
         select(Match.topic_id, func.count(func.distinct(Document.cluster_id)))
         .join(Document, Document.id == Match.document_id)
@@ -63,14 +63,13 @@ def stories(
         q = q.where(Cluster.first_seen_at >= since)
     out: list[Story] = []
     for cluster in session.scalars(q.limit(limit)):
-        members = list(
-            session.execute(
-                select(Document, Source.name)
-                .outerjoin(Source, Source.id == Document.source_id)
-                .where(Document.cluster_id == cluster.id)
-                .order_by(Document.first_seen_at, Document.id)
-            ).tuples()
+        rows = session.execute(
+            select(Document, Source.name)
+            .outerjoin(Source, Source.id == Document.source_id)
+            .where(Document.cluster_id == cluster.id)
+            .order_by(Document.first_seen_at, Document.id)
         )
+        members: list[tuple[Document, str | None]] = [(row[0], row[1]) for row in rows]
         members.sort(key=lambda row: row[0].id != cluster.origin_document_id)
         origin = members[0][0] if members else None
         topic_ids = session.scalars(
