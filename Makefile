@@ -47,6 +47,7 @@ bench: $(STAMP) ## Benchmarks recorded in BENCHMARKS.md
 	$(BIN)/python scripts/bench_dedup.py
 	$(BIN)/python scripts/bench_topics.py
 	$(BIN)/python scripts/bench_crawl.py
+	$(BIN)/python scripts/bench_scale.py
 
 clean: ## Remove var/ (the local database and demo output)
 	rm -rf var
