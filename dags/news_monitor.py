@@ -24,8 +24,6 @@ A failed run emails `NEWSMON_OPERATOR_EMAIL` through the `smtp_default` connecti
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,23 +74,6 @@ def _on_failure() -> list[Any]:
     ]
 
 
-@contextmanager
-def _fail_fast() -> Iterator[None]:
-    """Bad params or configuration fail the task at once with newsmon's message (no retries).
-
-    Retrying cannot fix a typo in a seed file or a missing mail server; a site that is down
-    or a locked database can be, so every other error is retried with backoff.
-    """
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from pipeline.errors import ConfigError, InputError, SeedError
-
-    try:
-        yield
-    except (ConfigError, InputError, SeedError) as exc:
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
-
-
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "newsmon",
     # Sources and mail servers fail transiently; 3 retries at 2, 4, 8 minutes ride out a blip.
@@ -137,7 +118,7 @@ def news_monitor() -> None:
         """The enabled source names (the crawl is mapped over them)."""
         from pipeline import orchestrate
 
-        with _fail_fast():
+        with orchestrate.fail_fast():
             return orchestrate.source_names((params or {}).get("sources"))
 
     @task(map_index_template="{{ newsmon_source }}")
@@ -151,7 +132,7 @@ def news_monitor() -> None:
         from pipeline import orchestrate
 
         get_current_context()["newsmon_source"] = source  # type: ignore[literal-required]
-        with _fail_fast():
+        with orchestrate.fail_fast():
             return orchestrate.crawl_source(
                 source,
                 run_type=dag_run.run_type if dag_run else None,
@@ -166,7 +147,7 @@ def news_monitor() -> None:
         """Clean, deduplicate and match everything fetched and not processed yet."""
         from pipeline import orchestrate
 
-        with _fail_fast():
+        with orchestrate.fail_fast():
             return orchestrate.process()
 
     @task(trigger_rule="all_done", max_active_tis_per_dag=1)
@@ -176,7 +157,7 @@ def news_monitor() -> None:
         """Send what is due (backfills: into the next digest)."""
         from pipeline import orchestrate
 
-        with _fail_fast():
+        with orchestrate.fail_fast():
             mode = orchestrate.alert_mode_for(
                 dag_run.run_type if dag_run else None, (params or {}).get("alert_mode")
             )

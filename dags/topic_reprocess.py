@@ -21,30 +21,10 @@ Trigger from the UI ("Trigger DAG" shows a form for the params) or from the CLI:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, task
-
-
-@contextmanager
-def _fail_fast() -> Iterator[None]:
-    """Bad params or configuration fail the task at once with newsmon's message (no retries).
-
-    Retrying cannot fix a typo in a seed file or a missing mail server; a site that is down
-    or a locked database can be, so every other error is retried with backoff.
-    """
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from pipeline.errors import ConfigError, InputError, SeedError
-
-    try:
-        yield
-    except (ConfigError, InputError, SeedError) as exc:
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
-
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "newsmon",
@@ -99,7 +79,7 @@ def topic_reprocess() -> None:
         from pipeline import orchestrate
 
         p = params or {}
-        with _fail_fast():
+        with orchestrate.fail_fast():
             return orchestrate.rematch(
                 topic_ids=p.get("topic_ids"), since=p.get("since"), until=p.get("until")
             )
@@ -109,7 +89,7 @@ def topic_reprocess() -> None:
         """Report new matches as the chosen alert mode says."""
         from pipeline import orchestrate
 
-        with _fail_fast():
+        with orchestrate.fail_fast():
             mode = orchestrate.reprocess_alert_mode((params or {}).get("alert_mode"))
             return orchestrate.alert(mode=mode)
 

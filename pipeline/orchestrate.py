@@ -10,7 +10,8 @@ reason: the DAG processor imports ``dags/`` every few seconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -323,3 +324,20 @@ def reprocess_alert_mode(requested: str | None) -> str:
         )
     # "reprocess" is the alerting stage's name for "into the next digest, under caught up".
     return "reprocess" if requested == "digest" else requested
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Bad params or configuration fail the Airflow task at once with newsmon's message.
+
+    Retrying cannot fix a typo in a seed file or a missing mail server; a site that is down
+    or a locked database can be, so every other error is left to the task's retries.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.errors import ConfigError, SeedError
+
+    try:
+        yield
+    except (ConfigError, InputError, SeedError) as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
