@@ -16,9 +16,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import task
 
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import host_allowed
 from pipeline.errors import Outcome
-from pipeline.settings import get_settings
-from pipeline.sources import host_allowed
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

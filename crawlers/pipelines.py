@@ -1,6 +1,6 @@
 """The store pipeline: every item becomes exactly one counted outcome in ``run_counts``.
 
-A :class:`PageItem` is stored raw (``pipeline.store.record_fetch``) and then cleaned,
+A :class:`PageItem` is stored raw (``pipeline.stages.process.record_fetch``) and then cleaned,
 deduplicated and matched by the same functions as ``newsmon ingest``; an
 :class:`OutcomeItem` (304, robots, too large, HTTP error, ...) is only counted.
 """
@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crawlers.items import OutcomeItem, PageItem
-from crawlers.quirks import extract_article
 from pipeline.clean import Article
-from pipeline.db import session_scope, with_retries
+from pipeline.clean.quirks import extract_article
+from pipeline.config.sources import ArticleHints, SourceConfig
 from pipeline.errors import ExtractionError, Outcome
-from pipeline.models import Source, utcnow
-from pipeline.runs import RunTally, finish_run, start_run
-from pipeline.sources import ArticleHints, SourceConfig
-from pipeline.store import StoreResult, record_fetch, store_article
+from pipeline.stages.process import StoreResult, record_fetch, store_article
+from pipeline.store.db import session_scope, with_retries
+from pipeline.store.models import Source, utcnow
+from pipeline.store.runs import RunTally, finish_run, start_run
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

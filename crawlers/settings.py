@@ -6,7 +6,7 @@ Per-source values (delay, concurrency) are applied on top of these by the
 
 from __future__ import annotations
 
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
 
 _s = get_settings()
 

@@ -116,7 +116,7 @@ def news_monitor() -> None:
     @task
     def sources(params: dict[str, Any] | None = None) -> list[str]:
         """The enabled source names (the crawl is mapped over them)."""
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         with orchestrate.fail_fast():
             return orchestrate.source_names((params or {}).get("sources"))
@@ -129,7 +129,7 @@ def news_monitor() -> None:
         data_interval_end: Any = None,
     ) -> dict[str, Any]:
         """Crawl one source: since its last success, or exactly the interval in a backfill."""
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         get_current_context()["newsmon_source"] = source  # type: ignore[literal-required]
         with orchestrate.fail_fast():
@@ -145,7 +145,7 @@ def news_monitor() -> None:
     @task(trigger_rule="all_done", max_active_tis_per_dag=1)
     def process(crawls: Any) -> dict[str, Any]:
         """Clean, deduplicate and match everything fetched and not processed yet."""
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         with orchestrate.fail_fast():
             return orchestrate.process()
@@ -155,7 +155,7 @@ def news_monitor() -> None:
         processed: Any, dag_run: Any = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Send what is due (backfills: into the next digest)."""
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         with orchestrate.fail_fast():
             mode = orchestrate.alert_mode_for(
@@ -176,7 +176,7 @@ def news_monitor() -> None:
         """Record the run summary; fail the run (and email the operator) if a step failed."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         summary = orchestrate.report(
             dag_id=dag_run.dag_id,

@@ -76,7 +76,7 @@ def topic_reprocess() -> None:
     @task(max_active_tis_per_dag=1)
     def rematch(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Match the stored documents in range against the chosen topics again."""
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         p = params or {}
         with orchestrate.fail_fast():
@@ -87,7 +87,7 @@ def topic_reprocess() -> None:
     @task(max_active_tis_per_dag=1)
     def alert(rematched: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Report new matches as the chosen alert mode says."""
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         with orchestrate.fail_fast():
             mode = orchestrate.reprocess_alert_mode((params or {}).get("alert_mode"))
@@ -98,7 +98,7 @@ def topic_reprocess() -> None:
         """Record the summary; fail the run if a step failed."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline import orchestrate
+        from pipeline.stages import orchestrate
 
         summary = orchestrate.report(
             dag_id=dag_run.dag_id,

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_crawl.py [--group] [--parallel N] [--no-write]
                                             [--benchmarks FILE]
 
-In one invocation, against the replica on loopback (``pipeline.replay``, every shipped
+In one invocation, against the replica on loopback (``pipeline.devtools.replay``, every shipped
 source it serves, fresh var dir and SQLite database, politeness off):
 
 1. a first ``run_crawl`` over all replica sources (subprocess spiders, storing, cleaning,
@@ -108,8 +108,8 @@ def use_fresh_db(work: Path, label: str) -> None:
     os.environ["NEWSMON_VAR_DIR"] = str(var)
     os.environ["NEWSMON_DATABASE_URL"] = f"sqlite:///{var / 'newsmon.db'}"
     os.environ["NEWSMON_MODE"] = "test"  # production mode refuses the loopback replica
-    from pipeline.db import ensure_schema
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
+    from pipeline.store.db import ensure_schema
 
     get_settings.cache_clear()
     ensure_schema()
@@ -127,7 +127,7 @@ def spider_seconds(report: Any) -> float:
 
 def run_bare(urls: list[str], work: Path, user_agent: str) -> tuple[float, dict[str, Any]]:
     """The bare spider over ``urls`` in a subprocess; (wall seconds, Scrapy stats)."""
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
 
     script, url_file, cfg_file, stats_file = (
         work / "bare_spider.py",
@@ -203,9 +203,9 @@ def section(
 Command: `make bench` (or `.venv/bin/python scripts/bench_crawl.py`). Measured {meta["date"]} on
 {meta["machine"]}; load average (1/5/15 min) {loads}.
 
-Offline replica on loopback (`pipeline.replay`; {meta["sources"]} shipped sources covering feed,
-sitemap and listing discovery), a fresh var dir and SQLite database per newsmon run, default
-topics, politeness off (`polite=False`: no delay, no AutoThrottle, {conc[0]}
+Offline replica on loopback (`pipeline.devtools.replay`; {meta["sources"]} shipped sources
+covering feed, sitemap and listing discovery), a fresh var dir and SQLite
+database per newsmon run, default topics, politeness off (`polite=False`: no delay, no AutoThrottle, {conc[0]}
 concurrent requests, {conc[1]} per domain). The bare spider is
 plain Scrapy in one subprocess that GETs exactly the URLs the newsmon run requested (from the
 replica's request log, robots.txt included) with the same concurrency and does nothing else
@@ -252,7 +252,7 @@ def first_run(
     label: str, work: Path, replay: Any, opts: dict[str, Any]
 ) -> tuple[Any, Timing, list[Any]]:
     """A timed first newsmon crawl on a fresh database; (report, timing, request log)."""
-    from pipeline.crawl import run_crawl
+    from pipeline.stages.crawl import run_crawl
 
     use_fresh_db(work, label)
     replay.clear_requests()
@@ -276,10 +276,10 @@ def main() -> int:
     load_before = load()
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
         work = Path(tmp)
-        from pipeline.crawl import run_crawl
-        from pipeline.replay import start_replay
-        from pipeline.settings import get_settings
-        from pipeline.sources import load_sources
+        from pipeline.config.settings import get_settings
+        from pipeline.config.sources import load_sources
+        from pipeline.devtools.replay import start_replay
+        from pipeline.stages.crawl import run_crawl
 
         with start_replay(port=0) as replay:
             sources = replay.write_sources(work / "sources.yaml", include_test_sources=False)

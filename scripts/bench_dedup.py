@@ -89,7 +89,7 @@ def _bulk_insert(engine: Any, texts: list[tuple[str, str]], start: int) -> None:
     from sqlalchemy import insert, update
 
     from pipeline.dedup import fingerprint
-    from pipeline.models import Cluster, Document, LshBand
+    from pipeline.store.models import Cluster, Document, LshBand
 
     seen = datetime(2025, 1, 1, tzinfo=UTC)
     docs, clusters, bands = [], [], []
@@ -147,7 +147,7 @@ def _round(
     from sqlalchemy.orm import Session
 
     from pipeline.dedup import assign
-    from pipeline.models import Document
+    from pipeline.store.models import Document
 
     kinds: dict[str, int] = {}
     wall = cpu = 0.0
@@ -186,7 +186,7 @@ def _undo(engine: Any, first_id: int) -> None:
     """
     from sqlalchemy import delete
 
-    from pipeline.models import Cluster, Document, LshBand
+    from pipeline.store.models import Cluster, Document, LshBand
 
     with engine.connect() as conn:
         sqlite = engine.dialect.name == "sqlite"
@@ -213,7 +213,7 @@ def _prepare(url: str) -> Any:
     """A migrated, empty database at ``url``."""
     from sqlalchemy import text
 
-    from pipeline import db
+    from pipeline.store import db
 
     engine = db.get_engine(url)
     if engine.dialect.name == "postgresql":

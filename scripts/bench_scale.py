@@ -6,10 +6,10 @@ Usage::
         [--backends sqlite,postgres] [--probe 500] [--pg-admin URL]
 
 Each (backend, size) runs in a fresh subprocess on a fresh database, so its peak memory (RSS,
-``getrusage`` ``ru_maxrss``) is its own. Documents come from :mod:`pipeline.synthetic`
+``getrusage`` ``ru_maxrss``) is its own. Documents come from :mod:`pipeline.devtools.synthetic`
 (en/ru/hy/az, a quarter of them republished copies, 12% mentioning a tracked topic) and go
-through ``pipeline.store.store_article`` with a pre-extracted ``Article``, one transaction per
-document: the pipeline's path minus HTML extraction. Generation is not timed.
+through ``pipeline.stages.process.store_article`` with a pre-extracted ``Article``, one
+transaction per document: the pipeline's path minus HTML extraction. Generation is not timed.
 
 Sizes above ``--direct-max`` (default 1,000: at 20-30 documents/s on a busy 2-core machine, 100k
 documents through store_article alone would take over an hour) are reached by a bulk preload,
@@ -108,7 +108,7 @@ def _worker(
     try:
         return _load(url, size, min(size, direct), probe) | {"backend": backend, "size": size}
     finally:
-        from pipeline import db
+        from pipeline.store import db
 
         db.reset_engines()
         if admin is not None:
@@ -119,7 +119,7 @@ def _worker(
 def _fingerprint(item: tuple[str, str]) -> tuple[str, bytes | None, list[int], str]:
     """What dedup and search store for a (title, text): hash, MinHash, band buckets, search key."""
     from pipeline.dedup.assign import _fingerprint as dedup_fingerprint
-    from pipeline.normalize import search_key
+    from pipeline.text.normalize import search_key
 
     title, text = item
     fp = dedup_fingerprint(title, text)
@@ -132,9 +132,9 @@ def preload(url: str, gen: Any, n: int, ids: dict[str, int], batch: int = 2000) 
 
     from sqlalchemy import insert, update
 
-    from pipeline.db import session_scope
-    from pipeline.models import Cluster, Document
-    from pipeline.urls import canonical_url, url_hash
+    from pipeline.store.db import session_scope
+    from pipeline.store.models import Cluster, Document
+    from pipeline.text.urls import canonical_url, url_hash
 
     placed: dict[int, tuple[int, int]] = {}  # generator id -> (document id, cluster id)
     with Pool(2) as pool:
@@ -215,7 +215,7 @@ def preload(url: str, gen: Any, n: int, ids: dict[str, int], batch: int = 2000) 
                 session.execute(update(Cluster), sizes)
     # Planner statistics, as a database in use has them (PostgreSQL's autovacuum would take a
     # while to notice a bulk load; SQLite never gathers them by itself).
-    from pipeline.db import get_engine
+    from pipeline.store.db import get_engine
 
     with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
@@ -225,7 +225,7 @@ def _insert_bands(session: Any, bands: list[dict[str, int]]) -> None:
     """Insert LSH rows; COPY on PostgreSQL (48 rows a document: plain INSERTs are the cost)."""
     from sqlalchemy import insert
 
-    from pipeline.models import LshBand
+    from pipeline.store.models import LshBand
 
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(LshBand), bands)
@@ -243,7 +243,7 @@ def _preload_job(url: str, gen_file: str, n: int, ids: dict[str, int]) -> None:
     """Child process: preload ``n`` documents, then hand the generator's state back."""
     import pickle
 
-    from pipeline.synthetic import Generator
+    from pipeline.devtools.synthetic import Generator
 
     gen = Generator(seed=8)
     preload(url, gen, n, ids)
@@ -256,11 +256,11 @@ def _load(url: str, size: int, direct: int, probe: int) -> dict[str, Any]:
 
     from pipeline import dedup, topics
     from pipeline.clean import Article
-    from pipeline.db import session_scope
-    from pipeline.ingest import synced_sources
-    from pipeline.models import Cluster, Document, Match, Source
-    from pipeline.store import store_article
-    from pipeline.synthetic import Generator
+    from pipeline.devtools.synthetic import Generator
+    from pipeline.stages.ingest import synced_sources
+    from pipeline.stages.process import store_article
+    from pipeline.store.db import session_scope
+    from pipeline.store.models import Cluster, Document, Match, Source
 
     with session_scope(url) as session:
         known = synced_sources(session)
@@ -274,7 +274,7 @@ def _load(url: str, size: int, direct: int, probe: int) -> dict[str, Any]:
 
         gen_file = str(Path(os.environ["NEWSMON_VAR_DIR"]) / "generator.pickle")
         Path(gen_file).parent.mkdir(parents=True, exist_ok=True)
-        from pipeline import db
+        from pipeline.store import db
 
         db.reset_engines()  # the child must not share this process's connections
         job = multiprocessing.get_context("fork").Process(

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.normalize import word_key
+from pipeline.text.normalize import word_key
 from pipeline.topics import Matcher, TopicsFile, load_topics
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Generate realistic synthetic news documents (see pipeline/synthetic.py).
+"""Generate realistic synthetic news documents (see pipeline/devtools/synthetic.py).
 
 Usage::
 
@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.synthetic import documents, to_html
+from pipeline.devtools.synthetic import documents, to_html
 
 
 def main() -> None:

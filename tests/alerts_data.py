@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pipeline.alerts.subscribers import Subscriber, SubscriberSet
-from pipeline.models import Cluster, Document, Match, Source, Topic
+from pipeline.store.models import Cluster, Document, Match, Source, Topic
 
 DAY1 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import db
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.store import db
 
 PG_ADMIN_URL = os.environ.get(
     "NEWSMON_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.defer import deferred_from_coro
 
-from pipeline.sources import SourceConfig, load_sources
+from pipeline.config.sources import SourceConfig, load_sources
 
 log = logging.getLogger(__name__)
 SPIDER_ORDER = ("feed", "sitemap", "listing")

@@ -23,13 +23,13 @@ from twisted.python.failure import Failure
 
 from crawlers.items import OutcomeItem, PageItem
 from crawlers.outcomes import classify_failure, first_url, header
-from pipeline.crawlstate import states_for, upsert_state
-from pipeline.db import session_scope, with_retries
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import Discovery, SourceConfig, SourcesFile, load_sources, sync_sources
 from pipeline.errors import Outcome
-from pipeline.models import Document, Page
-from pipeline.settings import get_settings
-from pipeline.sources import Discovery, SourceConfig, SourcesFile, load_sources, sync_sources
-from pipeline.urls import url_hash
+from pipeline.store.crawlstate import states_for, upsert_state
+from pipeline.store.db import session_scope, with_retries
+from pipeline.store.models import Document, Page
+from pipeline.text.urls import url_hash
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from crawlers.items import PageItem
 from crawlers.outcomes import first_url
 from crawlers.spiders.base import SourceSpider
 from crawlers.xmlfeeds import FeedEntry, FeedError, parse_feed
+from pipeline.config.sources import FeedMethod
 from pipeline.errors import Outcome
-from pipeline.sources import FeedMethod
 
 
 def entry_html(entry: FeedEntry, language: str | None) -> bytes:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
-from pipeline.clean_dates import parse_text_date
+from pipeline.clean.dates import parse_text_date
+from pipeline.config.sources import ListingMethod
 from pipeline.errors import Outcome
-from pipeline.sources import ListingMethod
 
 # A backfill never asks for more per-day archive pages than this in one run.
 MAX_ARCHIVE_DAYS = 400

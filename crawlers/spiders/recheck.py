@@ -14,11 +14,11 @@ import scrapy
 from sqlalchemy import func, select
 
 from crawlers.spiders.base import SourceSpider
-from pipeline.db import session_scope, with_retries
-from pipeline.models import Document, Page
-from pipeline.settings import get_settings
-from pipeline.sources import FeedMethod
-from pipeline.urls import host_of
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import FeedMethod
+from pipeline.store.db import session_scope, with_retries
+from pipeline.store.models import Document, Page
+from pipeline.text.urls import host_of
 
 # Re-check at most this many documents per source and run (newest first).
 MAX_RECHECKS = 200

@@ -12,8 +12,8 @@ from scrapy.http import Response
 from crawlers.outcomes import first_url
 from crawlers.spiders.base import SourceSpider
 from crawlers.xmlfeeds import FeedError, parse_sitemap
+from pipeline.config.sources import SitemapMethod
 from pipeline.errors import Outcome
-from pipeline.sources import SitemapMethod
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 # Sitemap files fetched per source and run, whatever their indexes list (a backstop against

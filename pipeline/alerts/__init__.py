@@ -34,10 +34,10 @@ from pipeline.alerts.send import SendReport, send_emails
 from pipeline.alerts.smtp import Mailer
 from pipeline.alerts.subscribers import SubscriberSet, load_subscribers
 from pipeline.alerts.webhook import Poster, send_webhooks
-from pipeline.db import session_scope
 from pipeline.errors import NewsmonError, Outcome
-from pipeline.models import Topic, utcnow
-from pipeline.runs import RunTally, finish_run, start_run
+from pipeline.store.db import session_scope
+from pipeline.store.models import Topic, utcnow
+from pipeline.store.runs import RunTally, finish_run, start_run
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from pipeline.alerts.subscribers import ALL_TOPICS, Subscriber, SubscriberSet
-from pipeline.db import serialize_writers
-from pipeline.models import Base, Cluster, Document, Match, Source, Topic, utcnow
+from pipeline.store.db import serialize_writers
+from pipeline.store.models import Base, Cluster, Document, Match, Source, Topic, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from pipeline.alerts.ledger import OperatorAlert, message_token
 from pipeline.alerts.render import build_message, render_operator
 from pipeline.alerts.smtp import Mailer, SmtpMailer, SmtpUnavailable, resolve_config
 from pipeline.alerts.stories import source_label
-from pipeline.db import session_scope
+from pipeline.config.settings import get_settings
 from pipeline.errors import Outcome, SendError
-from pipeline.models import Document, RunCount, Source, utcnow
-from pipeline.settings import get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, RunCount, Source, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pipeline.alerts.ledger import plan_alerts, refresh_clusters
 from pipeline.alerts.send import compose, due_rows, group_rows, is_due
 from pipeline.alerts.subscribers import SubscriberSet
 from pipeline.alerts.webhook import build_payload
-from pipeline.db import session_scope
-from pipeline.models import utcnow
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.models import utcnow
 
 
 @dataclass(frozen=True)

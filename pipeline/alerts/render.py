@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from pipeline.alerts.stories import MAX_PASSAGES, Passage, StoryView, merge_spans
 from pipeline.alerts.subscribers import Subscriber
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Long subjects get cut by mail clients anyway; 160 keeps topic + origin + most titles visible.

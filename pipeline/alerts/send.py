@@ -43,9 +43,9 @@ from pipeline.alerts.smtp import (
 )
 from pipeline.alerts.stories import StoryView, load_story, topic_names
 from pipeline.alerts.subscribers import Subscriber, SubscriberSet
-from pipeline.db import session_scope
-from pipeline.models import utcnow
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.models import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipeline.config.settings import Settings, get_settings
 from pipeline.errors import ConfigError, SendError
-from pipeline.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

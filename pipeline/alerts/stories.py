@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.models import Cluster, Document, Match, Source, Topic
+from pipeline.store.models import Cluster, Document, Match, Source, Topic
 
 # Passages longer than this are cut around their first hit (a phone screen shows ~8 lines).
 MAX_PASSAGE_CHARS = 600

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from pipeline.config.seedfile import Loc, line_for, load_yaml, validate
+from pipeline.config.settings import get_settings
 from pipeline.errors import SeedError
-from pipeline.seedfile import Loc, line_for, load_yaml, validate
-from pipeline.settings import get_settings
 
 # ${NAME} or ${NAME:-default}; NAME as in POSIX shells.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -27,10 +27,10 @@ from pipeline.alerts.send import (
     story_views,
 )
 from pipeline.alerts.subscribers import SubscriberSet
-from pipeline.db import session_scope
+from pipeline.config.settings import get_settings
 from pipeline.errors import SendError
-from pipeline.models import utcnow
-from pipeline.settings import get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.models import utcnow
 
 log = logging.getLogger(__name__)
 

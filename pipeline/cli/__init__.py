@@ -36,7 +36,7 @@ def main() -> None:
     """Console-script entry point: known errors become one clear line and exit code 2."""
     from sqlalchemy.exc import DBAPIError
 
-    from pipeline.db import unavailable
+    from pipeline.store.db import unavailable
 
     _register()
     try:

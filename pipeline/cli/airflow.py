@@ -12,7 +12,7 @@ from rich.table import Table
 
 from pipeline.cli import app
 from pipeline.cli.common import console, out
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
 
 
 @app.command(
@@ -33,7 +33,7 @@ def airflow_command(
     `newsmon airflow dags unpause news_monitor` or
     `newsmon airflow backfill create --dag-id news_monitor --from-date ... --to-date ... --dry-run`.
     """
-    from pipeline.airflow_env import airflow_cmd, airflow_env, login_hint, migrate, standalone
+    from pipeline.airflow.env import airflow_cmd, airflow_env, login_hint, migrate, standalone
 
     env = airflow_env(port=port)
     if ctx.args:
@@ -57,8 +57,8 @@ def demo(
     ] = 8800,
 ) -> None:
     """Run the whole day offline: replica sites, Airflow's news_monitor, mail to var/demo/outbox."""
-    from pipeline.db import display_url
-    from pipeline.demo import run_demo, with_outlets
+    from pipeline.devtools.demo import run_demo, with_outlets
+    from pipeline.store.db import display_url
 
     result = run_demo(
         replica_port=replica_port, progress=lambda msg: console.print(f"[dim]{msg}[/dim]")

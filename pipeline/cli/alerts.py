@@ -114,7 +114,7 @@ def list_cmd(
     from sqlalchemy import func, select
 
     from pipeline.alerts import Alert
-    from pipeline.db import session_scope
+    from pipeline.store.db import session_scope
 
     with session_scope() as session:
         counts = dict(
@@ -156,7 +156,7 @@ def mute_cmd(
 ) -> None:
     """Silence a story for every subscriber (a false positive): pending alerts become muted."""
     from pipeline.alerts import mute_cluster
-    from pipeline.db import session_scope
+    from pipeline.store.db import session_scope
 
     with session_scope() as session:
         try:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import typer
 from rich.console import Console
 
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
 
 console = Console(stderr=True)
 out = Console()

@@ -13,10 +13,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from pipeline import db
 from pipeline.cli import app
 from pipeline.cli.common import console, out, parse_day
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.store import db
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -36,7 +36,7 @@ def ingest(
     source: Annotated[str | None, typer.Option(help="Source name (default: by URL host).")] = None,
 ) -> None:
     """Run saved HTML pages through the pipeline and store them, as if crawled; print counts."""
-    from pipeline.ingest import html_files, ingest_paths
+    from pipeline.stages.ingest import html_files, ingest_paths
 
     total = len(list(html_files(paths)))
     with Progress(
@@ -65,7 +65,7 @@ def search(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header.")] = False,
 ) -> None:
     """Full-text search over stored documents, newest first."""
-    from pipeline.search import search as run_search
+    from pipeline.store.search import search as run_search
 
     with db.session_scope() as session:
         hits = run_search(

@@ -38,7 +38,7 @@ def crawl(
     parallel: Annotated[int, typer.Option(min=1, max=8, help="Sources crawled at once.")] = 1,
 ) -> None:
     """Fetch what each source published in the window and store it; print outcome counts."""
-    from pipeline.crawl import SourceCrawl, run_crawl
+    from pipeline.stages.crawl import SourceCrawl, run_crawl
 
     def done(c: SourceCrawl) -> None:
         mark = "[green]ok[/]" if c.returncode == 0 else f"[red]exit {c.returncode}[/]"
@@ -73,8 +73,8 @@ def state(
     name: Annotated[str | None, typer.Argument(help="Only this source.")] = None,
 ) -> None:
     """Show crawl state: validators, high-water marks and last successes per discovery URL."""
-    from pipeline.crawlstate import list_states
-    from pipeline.db import session_scope
+    from pipeline.store.crawlstate import list_states
+    from pipeline.store.db import session_scope
 
     with session_scope() as session:
         rows = list_states(session, name)
@@ -117,10 +117,10 @@ def reset(
     """Forget a source's crawl state: the next crawl starts from NEWSMON_FIRST_RUN_DAYS back."""
     from sqlalchemy import select
 
-    from pipeline.crawlstate import reset_state
-    from pipeline.db import session_scope
-    from pipeline.models import Source
-    from pipeline.sources import load_sources
+    from pipeline.config.sources import load_sources
+    from pipeline.store.crawlstate import reset_state
+    from pipeline.store.db import session_scope
+    from pipeline.store.models import Source
 
     with session_scope() as session:
         row = session.scalar(select(Source).where(Source.name == name))

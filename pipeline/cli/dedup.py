@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.db import session_scope
+from pipeline.config.settings import get_settings
 from pipeline.dedup import Story, parse_lines, run_batch, stories
 from pipeline.errors import InputError
-from pipeline.settings import get_settings
+from pipeline.store.db import session_scope
 
 
 @app.command("dedup")

@@ -32,8 +32,8 @@ def prune(
     ] = False,
 ) -> None:
     """Drop old raw HTML; documents, stories, matches and the alert ledger are kept."""
-    from pipeline.prune import prune_raw
-    from pipeline.prune import vacuum as run_vacuum
+    from pipeline.store.prune import prune_raw
+    from pipeline.store.prune import vacuum as run_vacuum
 
     report = prune_raw(raw_older_than, dry_run=dry_run)
     verb = "would drop" if dry_run else "dropped"

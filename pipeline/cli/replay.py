@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pipeline.cli import app
 from pipeline.cli.common import console, out
-from pipeline.replay import DEFAULT_PORT, ReplayServer, start_replay
+from pipeline.devtools.replay import DEFAULT_PORT, ReplayServer, start_replay
 
 replay_app = typer.Typer(
     help="The offline replica of the monitored sites (tests, demo, benchmarks).",

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from pipeline.cli import app
 from pipeline.cli.common import console, out
+from pipeline.config.seedfile import line_for, load_yaml
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import load_sources
 from pipeline.errors import SeedError
-from pipeline.seedfile import line_for, load_yaml
-from pipeline.settings import get_settings
-from pipeline.sources import load_sources
 
 sources_app = typer.Typer(help="Monitored sources (seeds/sources.yaml).", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -71,10 +71,10 @@ def _optional_loader(module: str, names: tuple[str, ...]) -> Callable[[Path], An
 
 
 def check_sources_file(path: Path) -> None:
-    """Load the sources file and check that every named quirk exists in crawlers/quirks.py."""
+    """Load the sources file and check that every named quirk exists in pipeline/clean/quirks.py."""
     sf = load_sources(path)
     try:
-        from crawlers.quirks import QUIRKS
+        from pipeline.clean.quirks import QUIRKS
     except ModuleNotFoundError:
         return  # crawlers not installed (library-only use)
     _, lines = load_yaml(path)

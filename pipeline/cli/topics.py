@@ -26,7 +26,7 @@ TopicsFile = Annotated[
 
 def _detect(title: str, text: str) -> str | None:
     """Language of a document that did not declare one (scripts first, then py3langid)."""
-    from pipeline.clean_lang import detect_language
+    from pipeline.clean.lang import detect_language
 
     return detect_language(f"{title}\n{text}")
 

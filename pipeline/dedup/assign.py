@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pipeline.dedup import sketch
 from pipeline.dedup.text import Shingles, content_of
 from pipeline.dedup.verify import Verdict, compare
-from pipeline.models import Cluster, Document, LshBand, Source
+from pipeline.store.models import Cluster, Document, LshBand, Source
 
 Kind = Literal["new", "exact", "near"]
 # Verify at most this many LSH candidates, best band agreement first: the cost of

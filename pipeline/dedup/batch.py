@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import db
 from pipeline.dedup.assign import assign
 from pipeline.dedup.text import content_hash, tokens
 from pipeline.errors import InputError
-from pipeline.models import Document, Source
+from pipeline.store import db
+from pipeline.store.models import Document, Source
 
 SOURCE_TYPES = ("ministry", "government", "wire", "media")
 # Name words (normalised) that mark a source type; stems for inflected Russian words.

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from pipeline.models import Cluster, Document, Match, Source
+from pipeline.store.models import Cluster, Document, Match, Source
 
 
 @dataclass(frozen=True)

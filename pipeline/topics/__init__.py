@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
 from pipeline.topics.matcher import Matcher, TopicMatch
 from pipeline.topics.model import TopicDef, TopicsFile, load_topics
 from pipeline.topics.passages import Passage

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.normalize import Token, tokens
+from pipeline.text.normalize import Token, tokens
 from pipeline.topics.compile import CCond, CGroup, CNear, Compiled, CTerms, CTopic, compile_topics
 from pipeline.topics.model import TopicDef, TopicsFile, definition, definition_hash
 from pipeline.topics.passages import Passage, choose

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
+from pipeline.config.seedfile import field_name, line_for, load_yaml, validate
 from pipeline.errors import SeedError
-from pipeline.seedfile import field_name, line_for, load_yaml, validate
 from pipeline.topics.terms import TermSyntaxError, parse_alias
 
 LANG_PATTERN = r"[a-z]{2,3}"

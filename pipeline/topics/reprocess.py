@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline.db import session_scope, with_retries
 from pipeline.errors import InputError, Outcome
-from pipeline.models import Document, Source
-from pipeline.runs import RunTally, finish_run, start_run
+from pipeline.store.db import session_scope, with_retries
+from pipeline.store.models import Document, Source
+from pipeline.store.runs import RunTally, finish_run, start_run
 from pipeline.topics.matcher import Matcher, TopicMatch
 from pipeline.topics.store import apply_matches, sync_topics
 

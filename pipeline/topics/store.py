@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipeline.models import Document, Match, Source, Topic, utcnow
+from pipeline.store.models import Document, Match, Source, Topic, utcnow
 from pipeline.topics.matcher import Matcher, TopicMatch
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.normalize import SKELETON_MIN_CONSONANTS, WORD, consonants, skeleton, word_key
+from pipeline.text.normalize import SKELETON_MIN_CONSONANTS, WORD, consonants, skeleton, word_key
 
 # Shortest key of a one-word stem: shorter ones match too much once keys merge letters
 # ("конн*" has the key "kun" and matched "контингент" in our dev set).

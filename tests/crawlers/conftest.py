@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pipeline.replay import start_replay
-from pipeline.replay.server import ReplayServer
-from pipeline.settings import get_settings
-from pipeline.sources import load_sources
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import load_sources
+from pipeline.devtools.replay import start_replay
+from pipeline.devtools.replay.server import ReplayServer
 
 # Topics for crawl tests (matching itself is tested elsewhere).
 TOPICS = """\

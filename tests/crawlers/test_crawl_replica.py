@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from pipeline.crawl import run_crawl
-from pipeline.crawlstate import SOURCE_KEY, list_states
-from pipeline.db import session_scope
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import FeedMethod, load_sources
+from pipeline.devtools.replay.server import ReplayServer
 from pipeline.errors import ConfigError, Outcome
-from pipeline.models import Document, Page
-from pipeline.replay.server import ReplayServer
-from pipeline.settings import get_settings
-from pipeline.sources import FeedMethod, load_sources
+from pipeline.stages.crawl import run_crawl
+from pipeline.store.crawlstate import SOURCE_KEY, list_states
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, Page
 from tests.crawlers.conftest import FAST, TOPICS, replica_sources
 
 # Every discovery method: mid.ru feed + listing, Kremlin full-text Atom, TASS feed + sitemap

@@ -15,11 +15,11 @@ from twisted.python.failure import Failure
 
 from crawlers.middlewares import OffsiteRequest, PrivateHostRefused, SourceGuardMiddleware
 from crawlers.outcomes import classify_failure
-from pipeline.crawlstate import SOURCE_KEY, list_states, reset_state, states_for, upsert_state
-from pipeline.db import session_scope
+from pipeline.config.settings import get_settings
 from pipeline.errors import Outcome
-from pipeline.models import Source
-from pipeline.settings import get_settings
+from pipeline.store.crawlstate import SOURCE_KEY, list_states, reset_state, states_for, upsert_state
+from pipeline.store.db import session_scope
+from pipeline.store.models import Source
 
 
 class _Stats:

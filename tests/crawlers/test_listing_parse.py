@@ -9,7 +9,7 @@ from scrapy.http import HtmlResponse
 
 from crawlers.pipelines import better_date
 from crawlers.spiders.listing import listed_items, parse_listing_date
-from pipeline.sources import ListingMethod
+from pipeline.config.sources import ListingMethod
 
 MID_LISTING = """<html><body><ul class="announce">
 <li class="announce__item">

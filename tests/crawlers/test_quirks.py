@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.quirks import QUIRKS, extract_article
 from pipeline import clean
-from pipeline.sources import ArticleHints, load_sources
+from pipeline.clean.quirks import QUIRKS, extract_article
+from pipeline.config.sources import ArticleHints, load_sources
 
 PAGES = Path(__file__).parent / "pages"
 

@@ -29,7 +29,7 @@ def run_crawl(
     """Record the window; fail for good for the sources listed in FAKE_FAIL."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipeline.crawl import CrawlReport, SourceCrawl
+    from pipeline.stages.crawl import CrawlReport, SourceCrawl
 
     failing = {s for s in os.environ.get("FAKE_FAIL", "").split(",") if s}
     _record(
@@ -56,14 +56,14 @@ def run_alerts(*, mode: str = "scheduled", now: datetime | None = None, **_: Any
 def install() -> None:
     """Swap the real stage functions for the recorders before Airflow loads the DAGs."""
     import pipeline.alerts
-    import pipeline.crawl
+    import pipeline.stages.crawl
 
-    pipeline.crawl.run_crawl = run_crawl  # type: ignore[assignment]
+    pipeline.stages.crawl.run_crawl = run_crawl  # type: ignore[assignment]
     pipeline.alerts.run_alerts = run_alerts  # type: ignore[assignment]
 
 
 if __name__ == "__main__":
     install()
-    from pipeline.airflow_env import main
+    from pipeline.airflow.env import main
 
     sys.exit(main(["dag-test", *sys.argv[1:]]))

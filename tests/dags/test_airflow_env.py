@@ -1,4 +1,4 @@
-"""The environment newsmon gives Airflow (pipeline.airflow_env), without starting Airflow."""
+"""The environment newsmon gives Airflow (pipeline.airflow.env), without starting Airflow."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import airflow_env as af
-from pipeline.settings import get_settings
+from pipeline.airflow import env as af
+from pipeline.config.settings import get_settings
 
 
 def test_airflow_home_sits_under_var_with_project_dags_and_absolute_sqlite(tmp_path: Path) -> None:

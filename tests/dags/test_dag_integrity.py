@@ -1,7 +1,7 @@
 """DAG integrity: the DagBag loads, DAGs are documented, retried, tagged and cheap to import.
 
 Airflow reads its configuration when first imported, so every check runs Airflow in a child
-process with the environment ``pipeline.airflow_env`` builds (as the real components get it).
+process with the environment ``pipeline.airflow.env`` builds (as the real components get it).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.airflow_env import DAGS_FOLDER, airflow_env
+from pipeline.airflow.env import DAGS_FOLDER, airflow_env
 
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
 # Modules a DAG file must not import at parse time: the dag-processor imports dags/ every few
 # seconds, and these are heavy (Scrapy, trafilatura) or open the project's database (ORM).
-HEAVY = ("scrapy", "trafilatura", "pipeline.models", "pipeline.db", "lxml.html")
+HEAVY = ("scrapy", "trafilatura", "pipeline.store.models", "pipeline.store.db", "lxml.html")
 
 INSPECT = r"""
 import json, sys
@@ -152,5 +152,7 @@ def test_importing_a_dag_file_stays_light(path: Path) -> None:
 
 def test_the_light_import_check_can_fail(tmp_path: Path) -> None:
     heavy_dag = tmp_path / "heavy.py"
-    heavy_dag.write_text("import pipeline.models\n")
-    assert "pipeline.models" in run_airflow_python(IMPORT_ONE, str(heavy_dag), ",".join(HEAVY))
+    heavy_dag.write_text("import pipeline.store.models\n")
+    assert "pipeline.store.models" in run_airflow_python(
+        IMPORT_ONE, str(heavy_dag), ",".join(HEAVY)
+    )

@@ -19,17 +19,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pipeline import db
-from pipeline.airflow_env import (
+from pipeline.airflow.env import (
     RESULT_PREFIX,
     airflow_env,
     migrate,
     run_dag_test,
     smtp_conn_json,
 )
-from pipeline.demo import MailSink, run_demo
-from pipeline.models import Run
-from pipeline.orchestrate import source_names
+from pipeline.devtools.demo import MailSink, run_demo
+from pipeline.stages.orchestrate import source_names
+from pipeline.store import db
+from pipeline.store.models import Run
 
 FAKE_STAGES = Path(__file__).with_name("fake_stages.py")
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The functions the DAG tasks call (pipeline.orchestrate), without Airflow."""
+"""The functions the DAG tasks call (pipeline.stages.orchestrate), without Airflow."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pipeline import db, orchestrate
 from pipeline.errors import InputError
-from pipeline.models import Run
+from pipeline.stages import orchestrate
+from pipeline.store import db
+from pipeline.store.models import Run
 
 START = datetime(2026, 3, 1, 6, tzinfo=UTC)
 END = START + timedelta(days=1)
@@ -117,9 +118,9 @@ def test_crawl_source_passes_the_window_and_returns_counts_only(
         calls.append((sources, since, until, polite))
         return FakeReport(7, [FakeCrawl(0)], {"tass": Counter(new=3, not_modified=2)})
 
-    import pipeline.crawl
+    import pipeline.stages.crawl
 
-    monkeypatch.setattr(pipeline.crawl, "run_crawl", run_crawl)
+    monkeypatch.setattr(pipeline.stages.crawl, "run_crawl", run_crawl)
     got = orchestrate.crawl_source(
         "tass", run_type="backfill", data_interval_start=START, data_interval_end=END
     )
@@ -131,10 +132,10 @@ def test_crawl_source_passes_the_window_and_returns_counts_only(
 
 
 def test_a_failed_crawl_subprocess_fails_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.crawl
+    import pipeline.stages.crawl
 
     monkeypatch.setattr(
-        pipeline.crawl, "run_crawl", lambda *a, **k: FakeReport(8, [FakeCrawl(1)], {})
+        pipeline.stages.crawl, "run_crawl", lambda *a, **k: FakeReport(8, [FakeCrawl(1)], {})
     )
     with pytest.raises(orchestrate.CrawlFailed, match="crawl of tass failed"):
         orchestrate.crawl_source("tass")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.alerts.render import group_items, render_digest, render_instant
 from pipeline.alerts.stories import load_story
-from pipeline.db import session_scope
+from pipeline.store.db import session_scope
 from tests.alerts_data import DAY1, copy_of, match, story, subscribers
 from tests.conftest import missing_service
 

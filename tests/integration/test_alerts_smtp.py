@@ -25,9 +25,9 @@ from pipeline.alerts import Alert, run_alerts
 from pipeline.alerts import send as send_module
 from pipeline.alerts.ledger import OperatorAlert
 from pipeline.alerts.send import LEASE
-from pipeline.db import session_scope
-from pipeline.runs import add_count, run_counts, start_run
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.runs import add_count, run_counts, start_run
 from tests.alerts_data import DAY1, copy_of, match, source, story, subscribers
 
 INSTANT = {"id": "desk", "name": "Caucasus desk", "email": "desk@example.org", "mode": "instant"}
@@ -170,7 +170,7 @@ def test_republished_copy_and_updated_page_send_nothing_new(db_url: str, smtp: S
     run_alerts(now=DAY1 + timedelta(minutes=30), subscribers=subs)
     assert len(smtp.messages) == 2
     with session_scope(db_url) as s:
-        from pipeline.models import Cluster, Document
+        from pipeline.store.models import Cluster, Document
 
         c = s.get(Cluster, cluster.id)
         d = s.get(Document, origin.id)

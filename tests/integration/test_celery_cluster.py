@@ -26,16 +26,16 @@ from typing import Any
 
 import pytest
 
-from pipeline import db
-from pipeline.airflow_env import (
+from pipeline.airflow.env import (
     airflow_cmd,
     airflow_env,
     bin_dir,
     celery_env,
     postgres_metadata_urls,
 )
-from pipeline.demo import MailSink
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.devtools.demo import MailSink
+from pipeline.store import db
 from tests.conftest import PG_ADMIN_URL, missing_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(3600)]
@@ -199,7 +199,7 @@ def demo_result(tmp_path: Path) -> dict[str, Any]:
 
 def stored_result() -> dict[str, Any]:
     """The demo's summary keys, computed on the configured (PostgreSQL) database."""
-    from pipeline.report import totals
+    from pipeline.stages.report import totals
 
     with db.session_scope() as session:
         return totals(session)
@@ -214,9 +214,9 @@ def test_news_monitor_and_backfill_on_celery(
     tmp_path: Path, pg_url: str, metadata_db: str, redis_url: str
 ) -> None:
     expected = demo_result(tmp_path)
-    from pipeline.models import Document, Run
-    from pipeline.replay import start_replay
-    from pipeline.sources import load_sources
+    from pipeline.config.sources import load_sources
+    from pipeline.devtools.replay import start_replay
+    from pipeline.store.models import Document, Run
 
     port = free_port()
     sync_url, async_url = postgres_metadata_urls(metadata_db)

@@ -1,6 +1,6 @@
 """docker-compose.yml without Docker: it parses, and its services, images, volumes and environment
 agree with each other, with .env.example, with docker/Dockerfile and with what the Celery
-integration test runs for real (pipeline.airflow_env.celery_env)."""
+integration test runs for real (pipeline.airflow.env.celery_env)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from pipeline.airflow_env import celery_env
-from pipeline.settings import Settings
+from pipeline.airflow.env import celery_env
+from pipeline.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline import db
 from pipeline.clean import Article
 from pipeline.dedup import DedupResult, assign, parse_lines, run_batch, sketch
 from pipeline.errors import Outcome
-from pipeline.models import Cluster, Document, LshBand, Source
-from pipeline.store import store_article
-from pipeline.urls import url_hash
+from pipeline.stages.process import store_article
+from pipeline.store import db
+from pipeline.store.models import Cluster, Document, LshBand, Source
+from pipeline.text.urls import url_hash
 from tests.fixtures.dedup import devset
 
 ORIGINALS = {d.id: d for d in devset.load_originals()}

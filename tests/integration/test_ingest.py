@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from pipeline import db
 from pipeline.cli import _register, app
-from pipeline.ingest import ingest_paths
-from pipeline.models import Cluster, Document, Match, Page, Source
+from pipeline.stages.ingest import ingest_paths
+from pipeline.store import db
+from pipeline.store.models import Cluster, Document, Match, Page, Source
 from tests.conftest import FIXTURES
 
 DEMO = FIXTURES / "demo"
@@ -95,7 +95,7 @@ def test_search_across_scripts_json_and_csv(any_db_url: str) -> None:
 
 
 def test_db_upgrade_command(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
 
     monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
     get_settings.cache_clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from pipeline import db
+from pipeline.store import db
 
 EXPECTED = {
     "sources",

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree
 
-from pipeline.replay import ReplayServer, start_replay
+from pipeline.devtools.replay import ReplayServer, start_replay
 
 Response = tuple[int, dict[str, str], bytes]
 # Parse XML the way a careful crawler must: no entity expansion, no network.
@@ -261,7 +261,7 @@ def test_cli_serve_writes_sources_and_stops_on_sigterm(tmp_path: Path) -> None:
     import sys
     import time
 
-    from pipeline.sources import load_sources
+    from pipeline.config.sources import load_sources
 
     out = tmp_path / "sources.yaml"
     env = {**os.environ, "NEWSMON_VAR_DIR": str(tmp_path / "var"), "NEWSMON_MODE": "test"}

@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
 from pipeline.cli import _register, main
-from pipeline.db import normalise_url
-from pipeline.models import Cluster, Document, LshBand, Match, Page
-from pipeline.settings import PROJECT_ROOT
-from pipeline.synthetic import SyntheticDoc, documents, to_html
+from pipeline.config.settings import PROJECT_ROOT
+from pipeline.devtools.synthetic import SyntheticDoc, documents, to_html
+from pipeline.store.db import normalise_url
+from pipeline.store.models import Cluster, Document, LshBand, Match, Page
 
 # The console script, without relying on .venv/bin being on PATH.
 NEWSMON = [sys.executable, "-c", "from pipeline.cli import main; main()"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.alerts.subscribers import load_subscribers
+from pipeline.config.settings import get_settings
+from pipeline.config.sources import load_sources
 from pipeline.errors import SeedError
-from pipeline.settings import get_settings
-from pipeline.sources import load_sources
 from pipeline.topics import load_topics
 from tests.conftest import FIXTURES
 from tests.reliability.helpers import invoke, table_counts

@@ -22,12 +22,12 @@ from sqlalchemy import select
 from pipeline.alerts import Alert, run_alerts
 from pipeline.alerts.subscribers import load_subscribers
 from pipeline.clean import Article
-from pipeline.db import reset_engines, session_scope
-from pipeline.ingest import ingest_paths
-from pipeline.models import Document, utcnow
-from pipeline.settings import get_settings
-from pipeline.store import store_article
-from pipeline.synthetic import Generator, SyntheticDoc, to_html
+from pipeline.config.settings import get_settings
+from pipeline.devtools.synthetic import Generator, SyntheticDoc, to_html
+from pipeline.stages.ingest import ingest_paths
+from pipeline.stages.process import store_article
+from pipeline.store.db import reset_engines, session_scope
+from pipeline.store.models import Document, utcnow
 from tests.reliability.helpers import consistency_problems, count, start, stored_result
 
 SUBSCRIBERS = """\
@@ -49,7 +49,7 @@ RUN = """
 import sys
 from pathlib import Path
 from pipeline.alerts import run_alerts
-from pipeline.ingest import ingest_paths
+from pipeline.stages.ingest import ingest_paths
 ingest_paths([Path(sys.argv[1])])
 run_alerts(mode=sys.argv[2])
 """
@@ -190,8 +190,8 @@ STORE = """
 import json, sys
 from datetime import datetime
 from pipeline.clean import Article
-from pipeline.db import session_scope, with_retries
-from pipeline.store import store_article
+from pipeline.store.db import session_scope, with_retries
+from pipeline.stages.process import store_article
 for line in open(sys.argv[1], encoding="utf-8"):
     d = json.loads(line)
     art = Article(d["title"], d["text"], datetime.fromisoformat(d["published"]), d["language"],

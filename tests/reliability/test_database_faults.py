@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from pipeline import db
-from pipeline.db import session_scope
-from pipeline.ingest import ingest_paths
-from pipeline.models import Document, Page
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.stages.ingest import ingest_paths
+from pipeline.store import db
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, Page
 from tests.conftest import FIXTURES
 from tests.reliability.helpers import (
     NEWSMON,
@@ -170,8 +170,8 @@ def test_a_retried_transaction_counts_its_outcome_once(db_url: str) -> None:
     """The first attempt fails after counting; the retry must not count the page again."""
     import sqlite3 as driver
 
-    from pipeline.db import with_retries
-    from pipeline.runs import RunTally, run_counts, start_run
+    from pipeline.store.db import with_retries
+    from pipeline.store.runs import RunTally, run_counts, start_run
 
     with session_scope() as session:
         run_id = start_run(session, "ingest").id

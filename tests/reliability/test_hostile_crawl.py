@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.crawl import run_crawl
-from pipeline.db import session_scope
+from pipeline.config.settings import get_settings
+from pipeline.devtools.synthetic import documents, to_html
 from pipeline.errors import Outcome
-from pipeline.models import Document
-from pipeline.settings import get_settings
-from pipeline.synthetic import documents, to_html
+from pipeline.stages.crawl import run_crawl
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document
 
 HOST, OTHER = "127.0.0.77", "127.0.0.78"
 FAST = {"DOWNLOAD_TIMEOUT": "30", "RETRY_TIMES": "0"}

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from crawlers.xmlfeeds import FeedError, parse_feed, parse_sitemap
-from pipeline.db import session_scope
-from pipeline.ingest import ingest_paths
-from pipeline.models import Document, Match, RunCount
-from pipeline.store import StoreResult
-from pipeline.synthetic import SyntheticDoc, documents, to_html
+from pipeline.devtools.synthetic import SyntheticDoc, documents, to_html
+from pipeline.stages.ingest import ingest_paths
+from pipeline.stages.process import StoreResult
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, Match, RunCount
 from pipeline.topics import get_matcher
 from pipeline.topics.compile import CNear
 from pipeline.topics.matcher import MAX_NEAR_PAIRS, _near

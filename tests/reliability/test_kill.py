@@ -23,10 +23,10 @@ from sqlalchemy import select
 
 from pipeline.alerts import Alert, run_alerts
 from pipeline.alerts.send import LEASE
-from pipeline.db import reset_engines, session_scope
-from pipeline.ingest import ingest_paths
-from pipeline.models import Document, Page, utcnow
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.stages.ingest import ingest_paths
+from pipeline.store.db import reset_engines, session_scope
+from pipeline.store.models import Document, Page, utcnow
 from tests.alerts_data import story, subscribers
 from tests.reliability.helpers import (
     NEWSMON,
@@ -77,8 +77,8 @@ def test_kill_mid_ingest_then_rerun_completes(
 @pytest.mark.postgres
 def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     """The DAG's process stage over fetched pages, killed and rerun."""
-    from pipeline.ingest import page_url, read_html, synced_sources
-    from pipeline.store import record_fetch
+    from pipeline.stages.ingest import page_url, read_html, synced_sources
+    from pipeline.stages.process import record_fetch
 
     folder = tmp_path / "pages"
     write_pages(folder, 80, seed=5)
@@ -94,7 +94,7 @@ def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> 
                 body=body,
                 headers={"content-type": "text/html"},
             )
-    code = "from pipeline.ingest import process_pending; process_pending()"
+    code = "from pipeline.stages.ingest import process_pending; process_pending()"
     proc = start([sys.executable, "-c", code])
     wait_until(lambda: count(pg_url, Document) >= 10, timeout=120, proc=proc)
     kill_group(proc)
@@ -190,7 +190,7 @@ def test_kill_mid_send_loses_nothing_and_resends_only_in_flight(
 CRAWL = """
 import sys
 from pathlib import Path
-from pipeline.crawl import run_crawl
+from pipeline.stages.crawl import run_crawl
 run_crawl(["mid-ru"], sources_file=Path(sys.argv[1]), polite=False,
           scrapy_settings={"DOWNLOAD_TIMEOUT": "120", "RETRY_TIMES": "0"})
 """
@@ -203,8 +203,8 @@ def test_kill_mid_crawl_then_rerun_stores_every_article_once(
     from datetime import UTC, datetime
     from urllib.parse import urlsplit
 
-    from pipeline.crawl import run_crawl
-    from pipeline.replay import start_replay
+    from pipeline.devtools.replay import start_replay
+    from pipeline.stages.crawl import run_crawl
     from tests.crawlers.conftest import FAST, TOPICS, replica_sources
     from tests.crawlers.test_crawl_replica import expected_urls
 

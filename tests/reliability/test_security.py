@@ -19,9 +19,9 @@ from sqlalchemy import select
 from crawlers.middlewares import OffsiteRequest, PrivateHostRefused, SourceGuardMiddleware
 from pipeline.alerts.feeds import write_feeds
 from pipeline.alerts.preview import preview
-from pipeline.db import session_scope
-from pipeline.models import Document, utcnow
-from pipeline.settings import PROJECT_ROOT, get_settings, load_settings
+from pipeline.config.settings import PROJECT_ROOT, get_settings, load_settings
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, utcnow
 from tests.alerts_data import source, story, subscribers
 from tests.conftest import FIXTURES
 from tests.reliability.helpers import invoke
@@ -184,9 +184,9 @@ def test_alert_html_and_atom_feed_escape_scraped_text(db_url: str, tmp_path: Pat
 SQL_CALLS = {"text", "exec_driver_sql", "execute", "executemany", "executescript"}
 # Dynamic SQL that has been reviewed: (file, interpolated expression) -> why it is safe.
 REVIEWED = {
-    ("pipeline/db.py", "SQLITE_BUSY_TIMEOUT_MS"): "a module constant (an int)",
+    ("pipeline/store/db.py", "SQLITE_BUSY_TIMEOUT_MS"): "a module constant (an int)",
     ("pipeline/dedup/assign.py", "terms"): "OR terms built from range(BANDS); values bound",
-    ("pipeline/migrations/versions/0001_initial.py", "trig"): "a literal tuple of names",
+    ("pipeline/store/migrations/versions/0001_initial.py", "trig"): "a literal tuple of names",
     ("scripts/bench_scale.py", "dbname"): "a name the benchmark generates from a uuid",
     ("scripts/bench_dedup.py", "table"): "a literal tuple of table names (sequence reset)",
 }
@@ -254,7 +254,7 @@ QUERIES = [
 def test_search_with_sql_and_fts_metacharacters(
     any_db_url: str, query: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipeline.ingest import ingest_paths
+    from pipeline.stages.ingest import ingest_paths
 
     ingest_paths([FIXTURES / "demo"])
     with session_scope() as session:

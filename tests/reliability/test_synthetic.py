@@ -6,7 +6,7 @@ from collections import Counter
 
 from pipeline.dedup import BatchItem, run_batch
 from pipeline.dedup.text import content_of
-from pipeline.synthetic import LANGUAGES, SOURCES, documents
+from pipeline.devtools.synthetic import LANGUAGES, SOURCES, documents
 from pipeline.topics import get_matcher
 
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from pipeline.alerts import Alert
 from pipeline.cli import _register, app
-from pipeline.db import session_scope
-from pipeline.models import utcnow
-from pipeline.settings import get_settings
+from pipeline.config.settings import get_settings
+from pipeline.store.db import session_scope
+from pipeline.store.models import utcnow
 from tests.alerts_data import story
 
 SUBS = """\

@@ -10,7 +10,7 @@ from lxml import etree
 
 from pipeline.alerts.feeds import FEED_SIZE, write_feeds
 from pipeline.alerts.ledger import mute_cluster
-from pipeline.db import session_scope
+from pipeline.store.db import session_scope
 from tests.alerts_data import DAY1, story
 
 A = "{http://www.w3.org/2005/Atom}"

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from pipeline.alerts.ledger import Alert, AlertMute, mute_cluster, plan_alerts
 from pipeline.alerts.send import claim, digest_boundary, due_rows, group_rows
-from pipeline.db import session_scope
-from pipeline.models import Cluster
+from pipeline.store.db import session_scope
+from pipeline.store.models import Cluster
 from tests.alerts_data import DAY1, copy_of, match, story, subscribers
 
 INSTANT = {"id": "desk", "email": "desk@example.org", "mode": "instant"}
@@ -167,7 +167,7 @@ def test_mute_silences_pending_and_future_rows(db_url: str) -> None:
 
 
 def test_digest_boundary_uses_timezone(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
 
     monkeypatch.setenv("NEWSMON_TIMEZONE", "Asia/Baku")  # UTC+4
     get_settings.cache_clear()

@@ -10,7 +10,7 @@ import pytest
 from pipeline.alerts.render import build_message, clean_header, render_digest, render_instant
 from pipeline.alerts.render import group_items as items_of
 from pipeline.alerts.stories import hit_spans, load_story, make_passage
-from pipeline.db import session_scope
+from pipeline.store.db import session_scope
 from tests.alerts_data import DAY1, copy_of, story, subscribers
 
 

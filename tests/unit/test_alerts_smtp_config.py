@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from pipeline.alerts.smtp import from_connection, from_url, resolve_config
+from pipeline.config.settings import get_settings
 from pipeline.errors import ConfigError
-from pipeline.settings import get_settings
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.alerts.subscribers import expand_env, load_subscribers
+from pipeline.config.settings import PROJECT_ROOT, get_settings
 from pipeline.errors import SeedError
-from pipeline.settings import PROJECT_ROOT, get_settings
 
 GOOD = """\
 subscribers:

@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from pipeline.clean_charset import decode_html
+from pipeline.clean.charset import decode_html
 from pipeline.errors import ExtractionError
 
 RU = "Заявление министерства о демаркации границы между Арменией и Азербайджаном. " * 5

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.clean import parse_page
-from pipeline.clean_dates import find_published, is_date_line, parse_text_date, to_utc
+from pipeline.clean.dates import find_published, is_date_line, parse_text_date, to_utc
 
 
 @pytest.mark.parametrize(

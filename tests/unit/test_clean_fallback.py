@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import clean
 from pipeline.clean import main_text, parse_page
-from pipeline.clean_fallback import from_app_state, from_paragraphs
+from pipeline.clean.fallback import from_app_state, from_paragraphs
 
 SENTENCES = [
     "The border commissions of the two countries met for the twelfth time this autumn.",

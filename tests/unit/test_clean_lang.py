@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.clean import parse_page
-from pipeline.clean_lang import declared_language, detect_language, normalise_code, script_counts
+from pipeline.clean.lang import declared_language, detect_language, normalise_code, script_counts
 
 EN = (
     "The foreign ministers agreed to instruct their working groups to continue "

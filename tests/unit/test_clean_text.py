@@ -1,4 +1,4 @@
-"""Normalisation rules of pipeline.clean_text (our own sentences throughout)."""
+"""Normalisation rules of pipeline.clean.text (our own sentences throughout)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from pipeline.clean_text import (
+from pipeline.clean.text import (
     armenian_share,
     fix_armenian_noise,
     fix_quotes,

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import db
 from pipeline.cli import _register, app
 from pipeline.dedup import assign
 from pipeline.dedup.batch import guess_source_type
-from pipeline.models import Document, Match, Source, Topic
+from pipeline.store import db
+from pipeline.store.models import Document, Match, Source, Topic
 from tests.conftest import PROJECT_ROOT
 from tests.fixtures.dedup import devset
 

@@ -1,10 +1,10 @@
-"""pipeline.normalize: folding, the cross-script key, word spans, the search key."""
+"""pipeline.text.normalize: folding, the cross-script key, word spans, the search key."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.normalize import fold, search_key, skeleton, tokens, word_key
+from pipeline.text.normalize import fold, search_key, skeleton, tokens, word_key
 
 # Spellings of one name in Latin, Cyrillic, Armenian and Azerbaijani Latin.
 SAME_NAME = {

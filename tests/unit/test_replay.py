@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.devtools.replay.dates import fmt, parse_offset, relabel, rfc822
+from pipeline.devtools.replay.render import SiteRuntime, _compile, anchor_epoch
+from pipeline.devtools.replay.server import SITES_DIR
+from pipeline.devtools.replay.site import load_site, load_sites
 from pipeline.errors import SeedError
-from pipeline.replay.dates import fmt, parse_offset, relabel, rfc822
-from pipeline.replay.render import SiteRuntime, _compile, anchor_epoch
-from pipeline.replay.server import SITES_DIR
-from pipeline.replay.site import load_site, load_sites
 
 MSK = timezone(timedelta(hours=3))
 ANCHOR = date(2031, 3, 10)

@@ -12,9 +12,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from parsel import Selector
 
-from pipeline.replay import ReplayServer, start_replay
-from pipeline.settings import PROJECT_ROOT
-from pipeline.sources import ListingMethod, SourceConfig, load_sources
+from pipeline.config.settings import PROJECT_ROOT
+from pipeline.config.sources import ListingMethod, SourceConfig, load_sources
+from pipeline.devtools.replay import ReplayServer, start_replay
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_host_names_inside_regexes_are_rewritten(replay: ReplayServer, tmp_path:
 def test_reads_the_shipped_file_not_the_sources_override(
     replay: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
 
     monkeypatch.setenv("NEWSMON_SOURCES_FILE", str(tmp_path / "does-not-exist.yaml"))
     monkeypatch.setenv("NEWSMON_VAR_DIR", str(tmp_path / "var"))

@@ -15,9 +15,9 @@ import pytest
 from pipeline.clean import extract
 from pipeline.dedup.text import Shingles, content_of
 from pipeline.dedup.verify import compare
-from pipeline.replay.render import SiteRuntime, anchor_epoch
-from pipeline.replay.server import SITES_DIR
-from pipeline.replay.site import load_site
+from pipeline.devtools.replay.render import SiteRuntime, anchor_epoch
+from pipeline.devtools.replay.server import SITES_DIR
+from pipeline.devtools.replay.site import load_site
 
 # Today: date extractors rightly refuse dates in the future.
 ANCHOR = datetime.now(UTC).date()

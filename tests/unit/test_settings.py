@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config.settings import PROJECT_ROOT, load_settings
 from pipeline.errors import ConfigError
-from pipeline.settings import PROJECT_ROOT, load_settings
 
 
 def test_defaults_resolve_from_project_root_not_cwd(

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from pipeline.db import session_scope
-from pipeline.errors import SeedError
-from pipeline.models import Source
-from pipeline.sources import (
+from pipeline.config.sources import (
     FeedMethod,
     ListingMethod,
     SitemapMethod,
     load_sources,
     sync_sources,
 )
+from pipeline.errors import SeedError
+from pipeline.store.db import session_scope
+from pipeline.store.models import Source
 
 SHIPPED = Path(__file__).resolve().parents[2] / "seeds" / "sources.yaml"
 
@@ -251,7 +251,7 @@ def test_sync_sources_upserts_by_name(db_url: str, tmp_path: Path) -> None:
 
 def test_cli_check_ok_and_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.cli import _register, app
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
 
     _register()
     runner = CliRunner()
@@ -270,7 +270,7 @@ def test_cli_check_ok_and_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_cli_check_unknown_quirk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.cli import _register, app
-    from pipeline.settings import get_settings
+    from pipeline.config.settings import get_settings
 
     _register()
     text = GOOD.replace(

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from pipeline.cli import _register, app
-from pipeline.db import session_scope
-from pipeline.models import Document, Match, Run
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, Match, Run
 
 _register()
 runner = CliRunner()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline.db import session_scope
-from pipeline.models import Document, Match, Run, RunCount, Source, Topic
+from pipeline.store.db import session_scope
+from pipeline.store.models import Document, Match, Run, RunCount, Source, Topic
 from pipeline.topics import Matcher, load_topics, match_document, store, sync_topics
 from pipeline.topics.reprocess import dry_run, reprocess
 

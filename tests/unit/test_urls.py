@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.urls import canonical_url, url_hash
+from pipeline.text.urls import canonical_url, url_hash
 
 
 def test_tracking_parameters_scheme_and_www_fold() -> None:

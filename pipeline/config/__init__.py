@@ -1,0 +1,3 @@
+"""Settings, seed files and sources."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The pipeline's stages: crawl, process, orchestrate, report."""
+
+from __future__ import annotations

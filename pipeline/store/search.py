@@ -1,0 +1,110 @@
+"""Full-text search over stored documents (SQLite FTS5 or PostgreSQL full-text).
+
+Queries go through the same normalisation as the stored text (``search_key``), so a
+query in one script or spelling finds the others ("Zangezur" finds "Зангезурского").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from pipeline.errors import InputError
+from pipeline.store.models import Document, Source
+from pipeline.text.normalize import search_key
+
+# Words shorter than this are too unselective for a prefix query.
+MIN_PREFIX_LEN = 3
+TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    document_id: int
+    title: str
+    url: str
+    source: str | None
+    language: str | None
+    published_at: datetime | None
+    snippet: str
+
+
+def query_tokens(query: str) -> list[str]:
+    """Normalised tokens of a user query."""
+    tokens = TOKEN.findall(search_key(query))
+    if not tokens:
+        raise InputError(f"search query {query!r} has no searchable words")
+    return tokens
+
+
+def _fts_ids(session: Session, tokens: list[str], limit: int) -> list[int] | None:
+    """Document ids matching all tokens (prefix match), via the backend's index."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        expr = " AND ".join(f'"{t}"*' if len(t) >= MIN_PREFIX_LEN else f'"{t}"' for t in tokens)
+        rows = session.execute(
+            text("SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q LIMIT :n"),
+            {"q": expr, "n": limit},
+        )
+        return [int(r[0]) for r in rows]
+    if dialect == "postgresql":
+        expr = " & ".join(f"{t}:*" if len(t) >= MIN_PREFIX_LEN else t for t in tokens)
+        rows = session.execute(
+            text(
+                "SELECT id FROM documents WHERE to_tsvector('simple', search_text) "
+                "@@ to_tsquery('simple', :q) LIMIT :n"
+            ),
+            {"q": expr, "n": limit},
+        )
+        return [int(r[0]) for r in rows]
+    return None
+
+
+def snippet(doc: Document, tokens: list[str], width: int = 160) -> str:
+    """A window of the text around the first word whose key starts with a query token."""
+    for m in TOKEN.finditer(doc.text):
+        key = search_key(m.group(0))
+        if any(key.startswith(t) for t in tokens):
+            start = max(0, m.start() - width // 2)
+            return ("…" if start else "") + doc.text[start : start + width].replace("\n", " ")
+    return doc.text[:width].replace("\n", " ")
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    source: str | None = None,
+    since: datetime | None = None,
+    language: str | None = None,
+    limit: int = 20,
+) -> list[Hit]:
+    """Documents matching every word of ``query``, newest first."""
+    tokens = query_tokens(query)
+    # Over-fetch from the index, then filter and order in SQL on the small candidate set.
+    ids = _fts_ids(session, tokens, limit=max(limit * 50, 1000))
+    q = select(Document, Source.name).outerjoin(Source, Document.source_id == Source.id)
+    if ids is not None:
+        if not ids:
+            return []
+        q = q.where(Document.id.in_(ids))
+    else:
+        for t in tokens:
+            q = q.where(Document.search_text.contains(t))
+    if source:
+        q = q.where(Source.name == source)
+    if since:
+        q = q.where(Document.published_at >= since)
+    if language:
+        q = q.where(Document.language == language)
+    q = q.order_by(Document.published_at.desc().nulls_last(), Document.id.desc()).limit(limit)
+    return [
+        Hit(d.id, d.title, d.url, name, d.language, d.published_at, snippet(d, tokens))
+        for d, name in session.execute(q)
+    ]

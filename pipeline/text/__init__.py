@@ -1,0 +1,3 @@
+"""Text helpers shared by the stages: the matching normaliser and URL canonicalisation."""
+
+from __future__ import annotations
