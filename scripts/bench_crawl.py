@@ -205,7 +205,8 @@ Command: `make bench` (or `.venv/bin/python scripts/bench_crawl.py`). Measured {
 
 Offline replica on loopback (`pipeline.devtools.replay`; {meta["sources"]} shipped sources
 covering feed, sitemap and listing discovery), a fresh var dir and SQLite
-database per newsmon run, default topics, politeness off (`polite=False`: no delay, no AutoThrottle, {conc[0]}
+database per newsmon run, default topics, politeness off (`polite=False`: no delay, no
+AutoThrottle, {conc[0]}
 concurrent requests, {conc[1]} per domain). The bare spider is
 plain Scrapy in one subprocess that GETs exactly the URLs the newsmon run requested (from the
 replica's request log, robots.txt included) with the same concurrency and does nothing else
