@@ -18,9 +18,10 @@ from pipeline.clean import Article
 from pipeline.clean.quirks import extract_article
 from pipeline.config.sources import ArticleHints, SourceConfig
 from pipeline.errors import ExtractionError, Outcome
-from pipeline.stages.process import StoreResult, record_fetch, store_article
+from pipeline.stages.process import StoreResult, store_article
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import Source, utcnow
+from pipeline.store.pages import record_fetch
 from pipeline.store.runs import RunTally, finish_run, start_run
 
 if TYPE_CHECKING:

@@ -2,10 +2,10 @@
 
 ``run_demo`` starts the replica sites (``pipeline.devtools.replay``) and an SMTP sink
 (aiosmtpd; every message saved as ``.eml`` under ``var/demo/outbox/``), points the shipped
-sources at the replica, runs the ``news_monitor`` DAG through the real Airflow
-(``dag.test()`` in a child process, metadata DB under ``var/airflow/``) and summarises what the run stored
-and sent. Running it again stores
-and sends nothing new, because crawling, storage and the alert ledger are all idempotent.
+sources at the replica, runs the ``news_monitor`` DAG through the real Airflow (``dag.test()``
+in a child process, metadata DB under ``var/airflow/``) and summarises what the run stored and
+sent. Running it again stores and sends nothing new, because crawling, storage and the alert
+ledger are all idempotent.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ from pipeline import topics
 from pipeline.config import sources as sources_mod
 from pipeline.config.settings import get_settings
 from pipeline.errors import InputError, NewsmonError, Outcome
-from pipeline.stages.process import StoreResult, process_page, record_fetch
+from pipeline.stages.process import StoreResult, process_page
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import Page, Source
+from pipeline.store.pages import record_fetch
 from pipeline.store.runs import RunTally, finish_run, start_run
 from pipeline.text.urls import host_of
 

@@ -8,8 +8,6 @@ constraint, so re-running an ingest, a day or a backfill changes nothing.
 from __future__ import annotations
 
 import logging
-import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,14 +19,12 @@ from pipeline.clean import Article
 from pipeline.errors import ExtractionError, Outcome
 from pipeline.store.db import serialize_writers
 from pipeline.store.models import Document, Page, Source, utcnow
+from pipeline.store.pages import decompress
 from pipeline.store.runs import RunTally
 from pipeline.text.normalize import search_key
 from pipeline.text.urls import canonical_url, url_hash
 
 log = logging.getLogger(__name__)
-
-# zlib level 6 is the library default: ~4x on HTML at a fraction of level 9's cost.
-ZLIB_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -39,50 +35,6 @@ class StoreResult:
     document_id: int | None
     cluster_id: int | None = None
     matched_topics: tuple[str, ...] = ()
-
-
-def compress(body: bytes) -> bytes:
-    """Compress raw HTML for storage."""
-    return zlib.compress(body, ZLIB_LEVEL)
-
-
-def decompress(raw: bytes | None) -> bytes:
-    """Inverse of :func:`compress` (empty for a pruned page)."""
-    return zlib.decompress(raw) if raw else b""
-
-
-def record_fetch(
-    session: Session,
-    url: str,
-    *,
-    source: Source | None,
-    status: int,
-    body: bytes | None,
-    headers: Mapping[str, str] | None = None,
-    final_url: str | None = None,
-) -> Page:
-    """Upsert the latest fetch of ``url``; a changed body is queued for processing again."""
-    headers = {k.lower(): v for k, v in (headers or {}).items()}
-    key = url_hash(url)
-    page = session.scalar(select(Page).where(Page.url_hash == key))
-    if page is None:
-        page = Page(url_hash=key, url=url, raw_size=0)
-        session.add(page)
-    page.final_url = final_url or url
-    page.source_id = source.id if source else page.source_id
-    page.status = status
-    page.fetched_at = utcnow()
-    page.etag = headers.get("etag", page.etag)
-    page.last_modified = headers.get("last-modified", page.last_modified)
-    page.content_type = headers.get("content-type", page.content_type)
-    if body is not None and status != 304:
-        packed = compress(body)
-        if packed != page.raw:
-            page.raw, page.raw_size = packed, len(body)
-            page.processed_at = None
-            page.outcome = None
-    session.flush()
-    return page
 
 
 def process_page(

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -99,6 +101,20 @@ class Page(Base):
     # NULL until the process stage has handled this fetch; the stage selects on it.
     processed_at: Mapped[datetime | None] = mapped_column(index=True)
     outcome: Mapped[str | None] = mapped_column(String(30))
+    # What discovery knew when the page was recorded; the process stage reads them, so a page
+    # is cleaned the same way whether it came by crawl, ingest or reprocessing.
+    discovery_method: Mapped[str | None] = mapped_column(String(20))
+    discovered_published: Mapped[datetime | None] = mapped_column()
+    discovered_title: Mapped[str | None] = mapped_column(Text)
+    discovered_language: Mapped[str | None] = mapped_column(String(10))
+    # The body is a feed entry rendered as HTML, not the site's page (its hints do not apply).
+    via_feed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The window of the run that recorded the page (a backfill's interval); NULL = no window.
+    window_start: Mapped[datetime | None] = mapped_column()
+    window_end: Mapped[datetime | None] = mapped_column()
+    recorded_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Cluster(Base):

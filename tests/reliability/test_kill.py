@@ -78,7 +78,7 @@ def test_kill_mid_ingest_then_rerun_completes(
 def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     """The DAG's process stage over fetched pages, killed and rerun."""
     from pipeline.stages.ingest import page_url, read_html, synced_sources
-    from pipeline.stages.process import record_fetch
+    from pipeline.store.pages import record_fetch
 
     folder = tmp_path / "pages"
     write_pages(folder, 80, seed=5)

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 
 from pipeline.alerts import Alert, run_alerts
 from pipeline.stages.ingest import ingest_paths
-from pipeline.stages.process import record_fetch
 from pipeline.store.db import session_scope
 from pipeline.store.models import Page, Run, utcnow
+from pipeline.store.pages import record_fetch
 from tests.alerts_data import subscribers
 from tests.conftest import FIXTURES
 from tests.reliability.helpers import invoke, stored_result, table_counts
