@@ -26,6 +26,7 @@ class Outcome(StrEnum):
     OFFSITE = "offsite"  # redirect or link to a host outside the source
     OUT_OF_WINDOW = "out_of_window"
     LISTED = "listed"  # a feed, sitemap or listing page fetched and read (crawler)
+    RECORDED = "recorded"  # a fetched page stored raw for the process stage (crawler)
     MATCHED = "matched"
     SENT = "sent"
     SEND_FAILED = "send_failed"
