@@ -48,6 +48,7 @@ bench: $(STAMP) ## Benchmarks recorded in BENCHMARKS.md
 	$(BIN)/python scripts/bench_topics.py
 	$(BIN)/python scripts/bench_crawl.py
 	$(BIN)/python scripts/bench_scale.py
+	$(BIN)/python scripts/bench_cli.py
 
 clean: ## Remove var/ (the local database and demo output)
 	rm -rf var

@@ -1,4 +1,4 @@
-"""Items the spiders yield; the store pipeline turns each into exactly one counted outcome."""
+"""Items the spiders yield; the record pipeline turns each into exactly one counted outcome."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 @dataclass
 class PageItem:
-    """A fetched article page (or a full-text feed entry rendered as HTML) to store and process."""
+    """A fetched article page (or a full-text feed entry rendered as HTML), recorded raw."""
 
     source: str
     url: str  # the URL as discovered (pages.url / pages.url_hash)
@@ -19,6 +19,7 @@ class PageItem:
     method: str = "page"  # discovery method that found it: feed | sitemap | listing | recheck
     language: str | None = None  # the discovery method's language, a hint
     published: datetime | None = None  # date seen at discovery (feed/listing/sitemap)
+    title: str | None = None  # title seen at discovery (feed entry, listing link)
     via_feed: bool = False  # body is a feed entry, not a fetched page
 
 

@@ -55,7 +55,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
 }
-ITEM_PIPELINES = {"crawlers.pipelines.StorePipeline": 300}
+ITEM_PIPELINES = {"crawlers.pipelines.RecordPipeline": 300}
+# Source rows and crawl state: loaded when a spider opens, saved when it closes.
+EXTENSIONS = {"crawlers.extensions.CrawlStateExtension": 500}
 
 LOG_LEVEL = _s.log_level
 FEED_EXPORT_ENCODING = "utf-8"

@@ -14,8 +14,9 @@ task's log).
 * Storage is idempotent (unique keys in the database) and the alert ledger sends each story once,
   so a backfill overlapping a daily run stores nothing twice and sends nothing twice.
 
-Schedule: daily at `newsmon_daily_hour` (Airflow Variable or `AIRFLOW_VAR_NEWSMON_DAILY_HOUR`,
-default 6) in `NEWSMON_TIMEZONE`; each run's data interval is the preceding day.
+Schedule: daily at `NEWSMON_DAILY_HOUR` (0-23, default 6) in `NEWSMON_TIMEZONE`, both newsmon
+settings read from the environment when this file is parsed; each run's data interval is the
+preceding day.
 Params (manual runs, `--dag-run-conf`): `sources` (subset of source names; empty = all) and
 `alert_mode` (`auto` follows the run type; or `scheduled`, `backfill`/`digest`, `instant`, `none`).
 A failed run emails `NEWSMON_OPERATOR_EMAIL` through the `smtp_default` connection.
@@ -27,24 +28,15 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, Param, Variable, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-# Parse-time settings come from the environment only (no database, no pipeline imports), so the
-# dag-processor can import this file every few seconds at no cost.
-TIMEZONE = os.environ.get("NEWSMON_TIMEZONE") or "UTC"
-DEFAULT_HOUR = 6
+from pipeline.airflow.tasks import fail_fast, fail_if_steps_failed
+from pipeline.config.settings import load_settings
 
-
-def _daily_hour() -> int:
-    """The hour of the daily run: Variable ``newsmon_daily_hour`` (env-backed first), else 6."""
-    raw = Variable.get("newsmon_daily_hour", default=None)
-    try:
-        hour = int(raw) if raw not in (None, "") else DEFAULT_HOUR
-    except ValueError:
-        raise ValueError(f"Variable newsmon_daily_hour={raw!r}: expected an hour 0-23") from None
-    if not 0 <= hour <= 23:
-        raise ValueError(f"Variable newsmon_daily_hour={hour}: expected an hour 0-23")
-    return hour
+# Parse-time settings come from the environment only (standard library, no database, no Airflow
+# Variable or connection lookups), so the dag-processor imports this file every few seconds at no
+# cost. A bad value (NEWSMON_DAILY_HOUR=25, a typo'd NEWSMON_* name) is an import error naming it.
+SETTINGS = load_settings()
 
 
 def _on_failure() -> list[Any]:
@@ -55,14 +47,14 @@ def _on_failure() -> list[Any]:
     the failed steps. (A DAG-level callback would also work in production, but Airflow 3.3
     cannot render a notifier's templates in ``dag.test()`` runs: apache/airflow#64649.)
     """
-    operator = os.environ.get("NEWSMON_OPERATOR_EMAIL")
-    if not operator:
+    if not SETTINGS.operator_email:
         return []
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     return [
         SmtpNotifier(
-            to=operator,
+            to=SETTINGS.operator_email,
+            # Unset: the connection's from_email decides (not the settings' localhost default).
             from_email=os.environ.get("NEWSMON_MAIL_FROM") or None,
             subject="[newsmon] {{ dag.dag_id }} run {{ run_id }} failed",
             html_content=(
@@ -87,7 +79,9 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 @dag(
     dag_id="news_monitor",
-    schedule=CronDataIntervalTimetable(f"0 {_daily_hour()} * * *", timezone=TIMEZONE),
+    schedule=CronDataIntervalTimetable(
+        f"0 {SETTINGS.daily_hour} * * *", timezone=SETTINGS.timezone
+    ),
     start_date=datetime(2025, 1, 1),
     # Missed days are caught up by the crawl itself (since each source's last success);
     # past windows are fetched on purpose with `airflow backfill create`.
@@ -118,7 +112,7 @@ def news_monitor() -> None:
         """The enabled source names (the crawl is mapped over them)."""
         from pipeline.stages import orchestrate
 
-        with orchestrate.fail_fast():
+        with fail_fast():
             return orchestrate.source_names((params or {}).get("sources"))
 
     @task(map_index_template="{{ newsmon_source }}")
@@ -131,8 +125,10 @@ def news_monitor() -> None:
         """Crawl one source: since its last success, or exactly the interval in a backfill."""
         from pipeline.stages import orchestrate
 
-        get_current_context()["newsmon_source"] = source  # type: ignore[literal-required]
-        with orchestrate.fail_fast():
+        # map_index_template above renders this key: the UI labels each mapped crawl by source.
+        context = get_current_context()
+        context["newsmon_source"] = source  # type: ignore[typeddict-unknown-key]  # our own key
+        with fail_fast():
             return orchestrate.crawl_source(
                 source,
                 run_type=dag_run.run_type if dag_run else None,
@@ -147,7 +143,7 @@ def news_monitor() -> None:
         """Clean, deduplicate and match everything fetched and not processed yet."""
         from pipeline.stages import orchestrate
 
-        with orchestrate.fail_fast():
+        with fail_fast():
             return orchestrate.process()
 
     @task(trigger_rule="all_done", max_active_tis_per_dag=1)
@@ -155,13 +151,14 @@ def news_monitor() -> None:
         processed: Any, dag_run: Any = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Send what is due (backfills: into the next digest)."""
+        from pipeline.airflow.connections import smtp_mailer
         from pipeline.stages import orchestrate
 
-        with orchestrate.fail_fast():
+        with fail_fast():
             mode = orchestrate.alert_mode_for(
                 dag_run.run_type if dag_run else None, (params or {}).get("alert_mode")
             )
-            return orchestrate.alert(mode=mode)
+            return orchestrate.alert(mode=mode, mailer_factory=smtp_mailer)
 
     @task(trigger_rule="all_done", on_failure_callback=_on_failure())
     def report(
@@ -174,8 +171,6 @@ def news_monitor() -> None:
         data_interval_end: Any = None,
     ) -> dict[str, Any]:
         """Record the run summary; fail the run (and email the operator) if a step failed."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from pipeline.stages import orchestrate
 
         summary = orchestrate.report(
@@ -188,8 +183,7 @@ def news_monitor() -> None:
             data_interval_start=data_interval_start,
             data_interval_end=data_interval_end,
         )
-        if summary["failed"]:
-            raise AirflowFailException("failed steps: " + ", ".join(summary["failed"]))
+        fail_if_steps_failed(summary)
         return {"run_id": summary["run_id"], "failed": 0}
 
     names = sources()

@@ -26,6 +26,8 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
+from pipeline.airflow.tasks import fail_fast, fail_if_steps_failed
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "newsmon",
     "retries": 2,
@@ -79,7 +81,7 @@ def topic_reprocess() -> None:
         from pipeline.stages import orchestrate
 
         p = params or {}
-        with orchestrate.fail_fast():
+        with fail_fast():
             return orchestrate.rematch(
                 topic_ids=p.get("topic_ids"), since=p.get("since"), until=p.get("until")
             )
@@ -87,17 +89,16 @@ def topic_reprocess() -> None:
     @task(max_active_tis_per_dag=1)
     def alert(rematched: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Report new matches as the chosen alert mode says."""
+        from pipeline.airflow.connections import smtp_mailer
         from pipeline.stages import orchestrate
 
-        with orchestrate.fail_fast():
+        with fail_fast():
             mode = orchestrate.reprocess_alert_mode((params or {}).get("alert_mode"))
-            return orchestrate.alert(mode=mode)
+            return orchestrate.alert(mode=mode, mailer_factory=smtp_mailer)
 
     @task(trigger_rule="all_done")
     def report(rematched: Any, alerted: Any, dag_run: Any = None) -> dict[str, Any]:
         """Record the summary; fail the run if a step failed."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from pipeline.stages import orchestrate
 
         summary = orchestrate.report(
@@ -108,8 +109,7 @@ def topic_reprocess() -> None:
             crawls=[],
             steps={"rematch": rematched, "alert": alerted},
         )
-        if summary["failed"]:
-            raise AirflowFailException("failed steps: " + ", ".join(summary["failed"]))
+        fail_if_steps_failed(summary)
         return {"run_id": summary["run_id"], "failed": 0}
 
     rematched = rematch()

@@ -62,6 +62,10 @@ class ExtractionError(NewsmonError):
     outcome = Outcome.BAD_CONTENT
 
 
+class CrawlFailed(NewsmonError):
+    """A source's crawl subprocess failed or timed out; worth retrying (the site may be back)."""
+
+
 class InputError(NewsmonError):
     """A user-supplied file or stream is malformed; message names where."""
 

@@ -19,6 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.defer import deferred_from_coro
 
+from crawlers.extensions import STATE_ERROR_STAT
 from pipeline.config.sources import SourceConfig, load_sources
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class Command(ScrapyCommand):
                 run_stats = crawler.stats.get_stats() if crawler.stats else {}
                 stats.setdefault(cfg.name, {})[spider] = run_stats
                 if run_stats.get("finish_reason") not in (None, "finished"):
+                    self.exitcode = 1
+                if STATE_ERROR_STAT in run_stats:  # the crawl state was not saved
                     self.exitcode = 1
             if opts.stats_file:
                 Path(opts.stats_file).write_text(

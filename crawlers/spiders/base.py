@@ -4,34 +4,32 @@ Spider arguments (``scrapy crawl feed -a source=kremlin -a since=2026-11-01``):
 ``source`` (required), ``since`` / ``until`` (ISO dates or timestamps; an explicit
 ``since`` makes the run a backfill), ``run_id`` (the ``runs`` row to count into),
 ``sources_file`` (default: the configured one).
+
+The spider opens no database sessions of its own: :class:`crawlers.extensions.CrawlStateExtension`
+gives it its source row id and stored crawl state when it opens and saves the state of its
+discovery URLs when it closes; "already stored?" lookups go through :mod:`crawlers.state`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.http import Response
-from sqlalchemy import select
 from twisted.python.failure import Failure
 
 from crawlers.items import OutcomeItem, PageItem
 from crawlers.outcomes import classify_failure, first_url, header
+from crawlers.state import KeyState, StoredState, known_pages
 from pipeline.config.settings import get_settings
-from pipeline.config.sources import Discovery, SourceConfig, SourcesFile, load_sources, sync_sources
+from pipeline.config.sources import Discovery, SourceConfig, load_sources
 from pipeline.errors import Outcome
-from pipeline.store.crawlstate import states_for, upsert_state
-from pipeline.store.db import session_scope, with_retries
-from pipeline.store.models import Document, Page
-from pipeline.text.urls import url_hash
-
-log = logging.getLogger(__name__)
+from pipeline.store.pages import NO_WINDOW, Window
+from pipeline.text import window
 
 # Sites list items late or backdate them; looking this far behind the high-water mark costs
 # nothing (stored URLs are skipped by the database check) and catches them.
@@ -39,39 +37,11 @@ HWM_SLACK = timedelta(hours=12)
 # Without --until, items stamped up to a day ahead are accepted (time-zone mislabels).
 FUTURE_SLACK = timedelta(days=1)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# How many URLs to check against the database per query.
-KNOWN_BATCH = 500
 
 
 def parse_moment(value: str | None, tz: ZoneInfo, *, end: bool = False) -> datetime | None:
-    """``YYYY-MM-DD`` (a whole day in ``tz``) or an ISO timestamp -> aware UTC."""
-    if not value:
-        return None
-    if len(value) == 10:
-        day = date.fromisoformat(value)
-        return datetime.combine(day, time.max if end else time.min, tz).astimezone(UTC)
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
-
-
-@dataclass
-class KeyState:
-    """What one discovery URL did in this run (written to ``crawl_state`` on close)."""
-
-    method: str
-    etag: str | None = None
-    last_modified: str | None = None
-    high_water: datetime | None = None
-    last_success_at: datetime | None = None
-    status: int | None = None
-    error: str | None = None
-    ok: bool = False
-    failed: bool = False  # some page of this key failed: not a success even if others worked
-    newest: datetime | None = None
-    validators: dict[str, str] = field(default_factory=dict)
-    touched: bool = False
+    """A ``since``/``until`` argument as aware UTC; the rule is ``pipeline.text.window``'s."""
+    return window.parse_moment(value, tz, end=end, name="until" if end else "since")
 
 
 class SourceSpider(scrapy.Spider):
@@ -107,29 +77,18 @@ class SourceSpider(scrapy.Spider):
         # silently dropped as a duplicate; this set keeps each article to one request.
         self.requested: set[str] = set()
         self.keys: dict[str, KeyState] = {}
-        self.source_id, stored = self._load_state()
-        self.stored_state = stored
+        # Set by CrawlStateExtension when the spider opens (before its first request).
+        self.source_id: int | None = None
+        self.stored_state: StoredState = {}
 
     # ------------------------------------------------------------------ state and window
 
-    def _load_state(self) -> tuple[int, dict[str, dict[str, Any]]]:
-        """Upsert the source row and read its crawl state (plain dicts, no live ORM rows)."""
-
-        def load() -> tuple[int, dict[str, dict[str, Any]]]:
-            with session_scope() as session:
-                row = sync_sources(session, SourcesFile(sources=[self.cfg]))[self.cfg.name]
-                states = {
-                    k: {
-                        "etag": s.etag,
-                        "last_modified": s.last_modified,
-                        "high_water": s.high_water,
-                        "last_success_at": s.last_success_at,
-                    }
-                    for k, s in states_for(session, row.id).items()
-                }
-                return row.id, states
-
-        return with_retries(load)
+    @property
+    def window(self) -> Window:
+        """The run's explicit --since/--until window (recorded with each page), else none."""
+        if self.since is None and self.until is None:
+            return NO_WINDOW
+        return Window(self.since, self.until)
 
     def methods(self) -> list[tuple[int, Discovery]]:
         """This spider's discovery entries of the source (by index)."""
@@ -245,28 +204,12 @@ class SourceSpider(scrapy.Spider):
         return OutcomeItem(self.source_name, response.url, str(outcome), reason, discovery=True)
 
     def known(self, urls: Iterable[str]) -> dict[str, datetime | None]:
-        """URLs already stored (as a document or a fetched page) -> when the page was fetched."""
-        wanted = {url_hash(u): u for u in urls}
-        found: dict[str, datetime | None] = {}
-        hashes = list(wanted)
-        for start in range(0, len(hashes), KNOWN_BATCH):
-            chunk = hashes[start : start + KNOWN_BATCH]
+        """URLs already stored (as a document or a fetched page) -> when the page was fetched.
 
-            def query(chunk: list[str] = chunk) -> dict[str, datetime | None]:
-                with session_scope() as session:
-                    out: dict[str, datetime | None] = {}
-                    for h, fetched in session.execute(
-                        select(Page.url_hash, Page.fetched_at).where(Page.url_hash.in_(chunk))
-                    ):
-                        out[h] = fetched
-                    for (h,) in session.execute(
-                        select(Document.url_hash).where(Document.url_hash.in_(chunk))
-                    ):
-                        out.setdefault(h, None)
-                    return out
-
-            for h, fetched in with_retries(query).items():
-                found[wanted[h]] = fetched
+        In a backfill, pages an earlier window left out are not known: they are fetched and
+        recorded again with this run's window.
+        """
+        found = known_pages(urls, self.window)
         if found:
             self.crawler.stats.inc_value("newsmon/known_skipped", len(found))
         return found
@@ -288,6 +231,7 @@ class SourceSpider(scrapy.Spider):
         key: str,
         published: datetime | None,
         language: str | None,
+        title: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> scrapy.Request | None:
         """A request for an article page, or None when the per-run cap is reached."""
@@ -310,13 +254,14 @@ class SourceSpider(scrapy.Spider):
                 "key": key,
                 "published": published,
                 "language": language,
+                "title": title,
                 "handle_httpstatus_list": [304],
             },
             dont_filter=True,
         )
 
     def parse_article(self, response: Response) -> Iterable[PageItem | OutcomeItem]:
-        """An article page: 304 -> not modified; non-HTML -> bad content; else store it."""
+        """An article page: 304 -> not modified; non-HTML -> bad content; else record it."""
         url = first_url(response)
         if response.status == 304:
             yield OutcomeItem(self.source_name, url, str(Outcome.NOT_MODIFIED))
@@ -345,6 +290,7 @@ class SourceSpider(scrapy.Spider):
             method=self.method_kind,
             language=response.meta.get("language"),
             published=response.meta.get("published"),
+            title=response.meta.get("title"),
         )
 
     # ------------------------------------------------------------------ failures
@@ -372,36 +318,3 @@ class SourceSpider(scrapy.Spider):
         outcome, reason = classify_failure(failure)
         url = request.meta.get("redirect_urls", [request.url])[0]
         yield OutcomeItem(self.source_name, url, str(outcome), reason)
-
-    # ------------------------------------------------------------------ closing
-
-    def closed(self, reason: str) -> None:
-        """Write the crawl state of every discovery URL touched in this run."""
-        explicit_until = self.until is not None
-
-        def save() -> None:
-            with session_scope() as session:
-                for key, st in self.keys.items():
-                    if not st.touched:
-                        continue
-                    old = self.stored_state.get(key, {})
-                    ok = st.ok and not st.failed
-                    values: dict[str, Any] = {
-                        "last_attempt_at": self.started,
-                        "last_status": st.status,
-                        "last_error": None if ok else (st.error or f"spider closed: {reason}"),
-                    }
-                    if ok:
-                        if st.etag or st.last_modified:
-                            values["etag"] = st.etag
-                            values["last_modified"] = st.last_modified
-                        hwm = old.get("high_water")
-                        if st.newest and (hwm is None or st.newest > hwm):
-                            values["high_water"] = st.newest
-                        # A window ending in the past does not cover what came after it.
-                        if not explicit_until:
-                            values["last_success_at"] = self.started
-                    upsert_state(session, self.source_id, key, st.method, **values)
-
-        with_retries(save)
-        log.info("%s/%s closed (%s)", self.source_name, self.method_kind, reason)

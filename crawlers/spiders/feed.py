@@ -91,10 +91,17 @@ class FeedSpider(SourceSpider):
                     method="feed",
                     language=m.language,
                     published=entry.published,
+                    title=entry.title or None,
                     via_feed=True,
                 )
                 continue
-            req = self.article_request(url, key=key, published=entry.published, language=m.language)
+            req = self.article_request(
+                url,
+                key=key,
+                published=entry.published,
+                language=m.language,
+                title=entry.title or None,
+            )
             if req is not None:
                 yield req
         # Page further back while the window is not covered yet and entries are new.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from parsel import Selector
 from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
@@ -34,6 +35,7 @@ class Listed:
     url: str
     published: datetime | None
     date_only: bool
+    title: str | None = None
 
 
 def parse_listing_date(text: str, m: ListingMethod, tz: ZoneInfo) -> tuple[datetime | None, bool]:
@@ -65,8 +67,25 @@ def parse_listing_date(text: str, m: ListingMethod, tz: ZoneInfo) -> tuple[datet
     return found, found is not None and not _HAS_TIME.search(text)
 
 
+def listed_title(node: Selector, m: ListingMethod) -> str | None:
+    """An item's title: the ``title`` selector's text, else the text of the link element."""
+    if m.title:
+        text = " ".join(node.css(m.title).getall())
+    else:
+        # The link selector names an attribute ("a.title::attr(href)"); its element's text
+        # is the headline. An empty element part means the item itself is the link.
+        element = m.link.split("::", 1)[0].strip()
+        links = node.css(element) if element else [node]
+        text = links[0].xpath("string()").get("") if links else ""
+        # A link that wraps the whole card also holds its date: that is not the headline.
+        for printed in node.css(m.date).getall() if m.date else []:
+            if printed.strip():
+                text = text.replace(printed.strip(), " ")
+    return " ".join(text.split()) or None
+
+
 def listed_items(response: Response, m: ListingMethod, tz: ZoneInfo) -> list[Listed]:
-    """Links and dates of the items on one listing page (duplicates dropped, order kept)."""
+    """Links, dates and titles of the items on a listing page (duplicates dropped, order kept)."""
     out: list[Listed] = []
     seen: set[str] = set()
     for node in response.css(m.item):
@@ -80,7 +99,7 @@ def listed_items(response: Response, m: ListingMethod, tz: ZoneInfo) -> list[Lis
         when, date_only = (None, False)
         if m.date:
             when, date_only = parse_listing_date(" ".join(node.css(m.date).getall()), m, tz)
-        out.append(Listed(url, when, date_only))
+        out.append(Listed(url, when, date_only, listed_title(node, m)))
     return out
 
 
@@ -126,7 +145,9 @@ class ListingSpider(SourceSpider):
         if day is not None:
             # Items of a per-day archive page are from that day unless they say otherwise.
             start = datetime.combine(day, datetime.min.time(), self.tz).astimezone(UTC)
-            items = [i if i.published else Listed(i.url, start, True) for i in items]
+            items = [
+                i if i.published else replace(i, published=start, date_only=True) for i in items
+            ]
         yield self.discovery_outcome(response, Outcome.LISTED)
         wanted = [
             i
@@ -142,7 +163,11 @@ class ListingSpider(SourceSpider):
             if item.url in known:
                 continue
             req = self.article_request(
-                item.url, key=key, published=item.published, language=m.language
+                item.url,
+                key=key,
+                published=item.published,
+                language=m.language,
+                title=item.title,
             )
             if req is not None:
                 yield req

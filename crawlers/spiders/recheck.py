@@ -1,7 +1,7 @@
 """The corrections re-check: recent articles fetched again with a conditional GET.
 
-A 304 counts as not modified; a changed page is stored again and, when its text
-changed materially, the document is updated and marked updated by the store.
+A 304 counts as not modified; a changed page is recorded again and, when its text
+changed materially, the process stage updates the document and marks it updated.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 import scrapy
-from sqlalchemy import func, select
 
 from crawlers.spiders.base import SourceSpider
+from crawlers.state import pages_to_recheck
 from pipeline.config.settings import get_settings
 from pipeline.config.sources import FeedMethod
-from pipeline.store.db import session_scope, with_retries
-from pipeline.store.models import Document, Page
 from pipeline.text.urls import host_of
 
 # Re-check at most this many documents per source and run (newest first).
@@ -44,28 +42,16 @@ class RecheckSpider(SourceSpider):
         feed_hosts = {
             host_of(m.url) for m in self.cfg.discovery if isinstance(m, FeedMethod) and m.full_text
         }
-        cutoff = self.started - timedelta(days=days)
-        fresh = self.started - RECHECK_MIN_AGE
-
-        def query() -> list[tuple[str, str | None, str | None]]:
-            with session_scope() as session:
-                when = func.coalesce(Document.published_at, Document.first_seen_at)
-                rows = session.execute(
-                    select(Page.url, Page.etag, Page.last_modified)
-                    .select_from(Document)
-                    .join(Page, Page.id == Document.page_id)
-                    .where(
-                        Document.source_id == self.source_id,
-                        when >= cutoff,
-                        Page.status == 200,
-                        Page.fetched_at < fresh,
-                    )
-                    .order_by(when.desc())
-                    .limit(MAX_RECHECKS)
-                )
-                return [(r.url, r.etag, r.last_modified) for r in rows]
-
-        return [r for r in with_retries(query) if host_of(r[0]) not in feed_hosts]
+        assert self.source_id is not None, (
+            "CrawlStateExtension sets source_id when the spider opens"
+        )
+        rows = pages_to_recheck(
+            self.source_id,
+            published_since=self.started - timedelta(days=days),
+            fetched_before=self.started - RECHECK_MIN_AGE,
+            limit=MAX_RECHECKS,
+        )
+        return [r for r in rows if host_of(r[0]) not in feed_hosts]
 
     async def start(self) -> AsyncIterator[Any]:
         """One conditional request per recent article."""

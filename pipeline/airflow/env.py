@@ -17,7 +17,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 from pipeline.config.settings import PROJECT_ROOT, Settings, get_settings
 from pipeline.errors import NewsmonError
@@ -285,18 +284,6 @@ def _dag_test_main(dag_id: str, conf_json: str) -> int:
         flush=True,
     )
     return 0 if state == "success" else 1
-
-
-def standalone(port: int = DEFAULT_PORT) -> NoReturn:
-    """Replace this process with ``airflow standalone`` for this project (``newsmon airflow``)."""
-    env = airflow_env(port=port)
-    migrate(env)
-    os.execve(airflow_cmd()[0], airflow_cmd("standalone"), env)
-
-
-def login_hint(env: Mapping[str, str]) -> str:
-    """Where the generated admin password is, for the startup banner."""
-    return f"user {ADMIN_USER}, password in {Path(env['AIRFLOW_HOME']) / PASSWORDS_FILE}"
 
 
 def main(argv: list[str]) -> int:

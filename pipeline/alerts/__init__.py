@@ -21,9 +21,6 @@ from pipeline.alerts.feeds import write_feeds
 from pipeline.alerts.ledger import (
     CAUGHT_UP_AFTER,
     RUN_MODES,
-    Alert,
-    AlertMute,
-    OperatorAlert,
     PlanReport,
     mute_cluster,
     normalise_mode,
@@ -36,17 +33,14 @@ from pipeline.alerts.subscribers import SubscriberSet, load_subscribers
 from pipeline.alerts.webhook import Poster, send_webhooks
 from pipeline.errors import NewsmonError, Outcome
 from pipeline.store.db import session_scope
-from pipeline.store.models import Topic, utcnow
+from pipeline.store.models import Alert, Topic, utcnow
 from pipeline.store.runs import RunTally, finish_run, start_run
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "RUN_MODES",
-    "Alert",
-    "AlertMute",
     "AlertReport",
-    "OperatorAlert",
     "load_subscribers",
     "mute_cluster",
     "plan_alerts",

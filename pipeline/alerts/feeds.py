@@ -17,11 +17,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.alerts.ledger import AlertMute
 from pipeline.alerts.render import language_name, safe_url
 from pipeline.alerts.stories import StoryView, load_story, topic_names
 from pipeline.config.settings import get_settings
-from pipeline.store.models import Cluster, Document, Match, Topic
+from pipeline.store.models import AlertMute, Cluster, Document, Match, Topic
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 100

@@ -21,34 +21,28 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    and_,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.orm import Session, aliased
 
 from pipeline.alerts.subscribers import ALL_TOPICS, Subscriber, SubscriberSet
 from pipeline.store.db import serialize_writers
-from pipeline.store.models import Base, Cluster, Document, Match, Source, Topic, utcnow
+from pipeline.store.models import (
+    Alert,
+    AlertMute,
+    Cluster,
+    Document,
+    Match,
+    Source,
+    Topic,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
-Status = Literal["pending", "sent", "failed", "suppressed", "muted"]
-STATUSES: tuple[str, ...] = ("pending", "sent", "failed", "suppressed", "muted")
-CHANNELS: tuple[str, ...] = ("email", "webhook")
 # Run alert modes: "scheduled" uses each subscription's mode; backfill/reprocess default to digest
 # ("caught up"); "none" records rows as suppressed; "instant" only when an operator asks for it.
 RUN_MODES: tuple[str, ...] = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
@@ -56,72 +50,6 @@ RUN_MODES: tuple[str, ...] = ("scheduled", "backfill", "reprocess", "digest", "i
 # (a missed day, the first run's NEWSMON_FIRST_RUN_DAYS window, a backfill running alongside):
 # it joins the next digest under "caught up" instead of arriving as an instant alert.
 CAUGHT_UP_AFTER = timedelta(hours=48)
-
-
-class Alert(Base):
-    """One alert of one story on one topic to one subscriber through one channel."""
-
-    __tablename__ = "alerts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subscriber: Mapped[str] = mapped_column(String(100))
-    topic_id: Mapped[str] = mapped_column(String(100))
-    # The story's origin document when planned: the story's identity (see module docstring).
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    # The story's cluster id, refreshed from the document whenever the row is claimed.
-    cluster_id: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(10), default="email")
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    # instant | digest: how this row goes out (decided once, at planning).
-    delivery: Mapped[str] = mapped_column(String(10), default="instant")
-    caught_up: Mapped[bool] = mapped_column(Boolean, default=False)
-    run_mode: Mapped[str] = mapped_column(String(20), default="scheduled")
-    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    # A sender owns a row while claimed_until is in the future (a crashed sender's lease expires).
-    claim_token: Mapped[str | None] = mapped_column(String(40))
-    claimed_until: Mapped[datetime | None] = mapped_column()
-    sent_at: Mapped[datetime | None] = mapped_column()
-    # Assigned when first claimed and kept through retries: the same alert, the same Message-ID.
-    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
-    __table_args__ = (
-        UniqueConstraint(
-            "subscriber", "topic_id", "document_id", "channel", name="uq_alerts_sub_topic_story"
-        ),
-        Index("ix_alerts_status_channel", "status", "channel"),
-        Index("ix_alerts_document", "document_id"),
-    )
-
-
-class AlertMute(Base):
-    """A story an analyst silenced for everyone (``newsmon alerts mute CLUSTER``)."""
-
-    __tablename__ = "alert_mutes"
-    # The story's origin when muted; a story is muted when any of its documents is muted.
-    document_id: Mapped[int] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
-    )
-    cluster_id: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    muted_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class OperatorAlert(Base):
-    """State of one operator condition (a silent or failing source): one email per episode."""
-
-    __tablename__ = "operator_alerts"
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    source_id: Mapped[int | None] = mapped_column(Integer)
-    active: Mapped[bool] = mapped_column(Boolean, default=False)
-    since: Mapped[datetime | None] = mapped_column()
-    detail: Mapped[str] = mapped_column(Text, default="")
-    notified_at: Mapped[datetime | None] = mapped_column()
-    message_id: Mapped[str | None] = mapped_column(String(200))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    resolved_at: Mapped[datetime | None] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 @dataclass

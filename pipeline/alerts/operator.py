@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline.alerts.ledger import OperatorAlert, message_token
+from pipeline.alerts.ledger import message_token
 from pipeline.alerts.render import build_message, render_operator
 from pipeline.alerts.smtp import Mailer, SmtpMailer, SmtpUnavailable, resolve_config
-from pipeline.alerts.stories import source_label
 from pipeline.config.settings import get_settings
 from pipeline.errors import Outcome, SendError
 from pipeline.store.db import session_scope
-from pipeline.store.models import Document, RunCount, Source, utcnow
+from pipeline.store.models import Document, OperatorAlert, RunCount, Source, utcnow
+from pipeline.store.stories import source_label
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pipeline.alerts.ledger import Alert, message_token, refresh_clusters
+from pipeline.alerts.ledger import message_token, refresh_clusters
 from pipeline.alerts.render import (
     Rendered,
     StoryItem,
@@ -45,7 +45,7 @@ from pipeline.alerts.stories import StoryView, load_story, topic_names
 from pipeline.alerts.subscribers import Subscriber, SubscriberSet
 from pipeline.config.settings import get_settings
 from pipeline.store.db import session_scope
-from pipeline.store.models import utcnow
+from pipeline.store.models import Alert, utcnow
 
 log = logging.getLogger(__name__)
 

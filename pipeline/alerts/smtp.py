@@ -8,10 +8,11 @@
     smtps://user:pass@mail.example.org:465               implicit TLS
     query options: starttls=1|0|auto, verify=0 (self-signed lab servers), timeout=SECONDS
 
-Otherwise the Airflow connection ``smtp_default`` is read through the Task SDK
-(``airflow.sdk.BaseHook.get_connection``; also resolvable from ``AIRFLOW_CONN_SMTP_DEFAULT``), with
-the SMTP provider's meaning of its extras: ``disable_ssl``, ``disable_tls``, ``timeout``,
-``from_email``, ``ssl_context: none``. Both become an :class:`SmtpConfig`; sending is the same.
+Otherwise the caller's fallback decides: under Airflow (the DAG's ``alert`` task, ``newsmon alerts
+send``) that is the connection ``smtp_default``, read by ``pipeline.airflow.connections`` and mapped
+here by :func:`from_connection` with the SMTP provider's meaning of its extras: ``disable_ssl``,
+``disable_tls``, ``timeout``, ``from_email``, ``ssl_context: none``. Both become an
+:class:`SmtpConfig`; sending is the same. This module never imports Airflow.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -139,31 +141,19 @@ def from_connection(conn: Any, conn_id: str = AIRFLOW_CONN_ID) -> SmtpConfig:
     )
 
 
-def from_airflow(conn_id: str = AIRFLOW_CONN_ID) -> SmtpConfig:
-    """Read the Airflow connection through the Task SDK (Airflow 3)."""
-    try:
-        from airflow.sdk import BaseHook
-        from airflow.sdk.exceptions import AirflowNotFoundException
-    except ImportError:
-        raise ConfigError(
-            "no SMTP server configured: set NEWSMON_SMTP_URL (Airflow is not installed)"
-        ) from None
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        raise ConfigError(
-            f"no SMTP server configured: set NEWSMON_SMTP_URL or define the Airflow connection "
-            f"{conn_id} (e.g. AIRFLOW_CONN_{conn_id.upper()}=smtp://host:25?disable_ssl=true)"
-        ) from None
-    return from_connection(conn, conn_id)
-
-
-def resolve_config(settings: Settings | None = None) -> SmtpConfig:
-    """``NEWSMON_SMTP_URL`` when set, else Airflow's ``smtp_default``."""
+def resolve_config(
+    settings: Settings | None = None, *, fallback: Callable[[], SmtpConfig] | None = None
+) -> SmtpConfig:
+    """``NEWSMON_SMTP_URL`` when set, else ``fallback()`` (under Airflow: ``smtp_default``)."""
     settings = settings or get_settings()
     if settings.smtp_url:
         return from_url(settings.smtp_url)
-    return from_airflow()
+    if fallback is None:
+        raise ConfigError(
+            "no SMTP server configured: set NEWSMON_SMTP_URL (or, under Airflow, the connection "
+            f"{AIRFLOW_CONN_ID})"
+        )
+    return fallback()
 
 
 class Mailer(Protocol):

@@ -1,5 +1,8 @@
 """What an alert shows of a story: origin, outlets, date, language, passages with hits marked.
 
+The story itself comes from the read model (``pipeline.store.stories``); this module only turns
+it into what one alert about one topic shows.
+
 Highlighting works on offsets into the raw (scraped) text and escapes every segment separately, so
 scraped markup can never become HTML: escape first, then wrap the hit spans in ``<mark>``.
 """
@@ -16,7 +19,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.store.models import Cluster, Document, Match, Source, Topic
+from pipeline.store.models import Topic
+from pipeline.store.stories import load_story as read_story
 
 # Passages longer than this are cut around their first hit (a phone screen shows ~8 lines).
 MAX_PASSAGE_CHARS = 600
@@ -181,14 +185,6 @@ def make_passage(raw: dict[str, Any], terms: list[str] | tuple[str, ...]) -> Pas
     return Passage(field=str(raw.get("field") or "text"), text=text, spans=spans)
 
 
-def source_label(source: Source | None) -> str:
-    """Display name of a source (its seed ``label``, else its name)."""
-    if source is None:
-        return "(unknown source)"
-    label = (source.config or {}).get("label")
-    return str(label) if label else source.name
-
-
 def topic_names(session: Session) -> dict[str, str]:
     """Topic id → display name."""
     return {t.id: t.name or t.id for t in session.scalars(select(Topic))}
@@ -203,39 +199,17 @@ def load_story(
     caught_up: bool = False,
 ) -> StoryView | None:
     """The view of one story for one topic, or None when the cluster no longer exists."""
-    cluster = session.get(Cluster, cluster_id)
-    if cluster is None:
+    story = read_story(session, cluster_id)
+    if story is None:
         return None
-    members = list(
-        session.execute(
-            select(Document, Source)
-            .outerjoin(Source, Source.id == Document.source_id)
-            .where(Document.cluster_id == cluster_id)
-            .order_by(Document.first_seen_at, Document.id)
-        ).all()
-    )
-    if not members:
-        return None
-    members.sort(key=lambda row: row[0].id != cluster.origin_document_id)
-    origin_doc, origin_src = members[0]
-    outlets: list[Outlet] = []
-    seen: set[str] = set()
-    for doc, src in members:
-        label = source_label(src)
-        if label in seen:
-            continue
-        seen.add(label)
-        outlets.append(Outlet(label, doc.url, doc.language, bool(src and src.official)))
-    matches = session.scalars(
-        select(Match).where(
-            Match.topic_id == topic_id, Match.document_id.in_([d.id for d, _ in members])
-        )
-    ).all()
-    # The origin's own match explains best; otherwise the strongest copy's.
-    best = sorted(matches, key=lambda m: (m.document_id != origin_doc.id, -m.score, m.id))
-    terms: tuple[str, ...] = tuple(str(t) for t in best[0].terms) if best else ()
+    origin = story.origin
+    outlets: dict[str, Outlet] = {}
+    for m in story.members:
+        outlets.setdefault(m.source_label, Outlet(m.source_label, m.url, m.language, m.official))
+    best = story.best_match(topic_id)
+    terms: tuple[str, ...] = best.terms if best else ()
     passages: list[Passage] = []
-    for raw in best[0].passages if best else []:
+    for raw in best.passages if best else ():
         if isinstance(raw, dict) and (p := make_passage(raw, terms)) is not None:
             passages.append(p)
     names = names if names is not None else topic_names(session)
@@ -243,14 +217,14 @@ def load_story(
         cluster_id=cluster_id,
         topic_id=topic_id,
         topic_name=names.get(topic_id, topic_id),
-        title=origin_doc.title or "(untitled)",
-        url=origin_doc.url,
-        origin=source_label(origin_src),
-        date=origin_doc.published_at or cluster.first_seen_at,
-        language=origin_doc.language,
-        outlets=tuple(outlets),
+        title=origin.title or "(untitled)",
+        url=origin.url,
+        origin=origin.source_label,
+        date=origin.published_at or story.first_seen_at,
+        language=origin.language,
+        outlets=tuple(outlets.values()),
         passages=tuple(passages[:MAX_PASSAGES]),
         terms=terms,
-        updated=max(cluster.updated_at, cluster.first_seen_at),
+        updated=max(story.updated_at, story.first_seen_at),
         caught_up=caught_up,
     )

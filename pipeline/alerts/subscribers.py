@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +22,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from pipeline.config.seedfile import Loc, line_for, load_yaml, validate
 from pipeline.config.settings import get_settings
-from pipeline.errors import SeedError
+from pipeline.errors import InputError, SeedError
+from pipeline.text.window import parse_moment
 
 # ${NAME} or ${NAME:-default}; NAME as in POSIX shells.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -108,17 +109,12 @@ def _lang(value: str) -> str:
 
 def _moment(value: Any) -> Any:
     """A date means its midnight in NEWSMON_TIMEZONE; a naive timestamp is read in that zone."""
-    tz = get_settings().tz
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time.min, tz)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("expected a date such as 2025-01-01 or an ISO timestamp") from None
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=tz)
-    return value
+    if not isinstance(value, str | date):
+        return value  # pydantic names what else it got
+    try:
+        return parse_moment(value, get_settings().tz)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
 
 
 Slug = Annotated[str, BeforeValidator(_slug)]

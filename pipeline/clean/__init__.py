@@ -1,13 +1,16 @@
 """HTML page -> :class:`Article`: decoding, trafilatura, fallbacks, normalisation, metadata.
 
-The page is parsed once; trafilatura (comments off, tables on) extracts the main
-text from that tree, and the metadata (title, author via trafilatura's meta/JSON-LD
-readers, date via htmldate plus localized text dates, language) is read from the
-same tree. When trafilatura yields nothing or too little, the fallbacks in
-:mod:`pipeline.clean.fallback` run; ``Article.method`` records which one won.
+The page is decoded and parsed once (:func:`load_page`); everything else reads that one
+lxml tree: trafilatura (comments off, tables on) extracts the main text, trafilatura's
+meta/JSON-LD readers give title and author, htmldate plus localized text dates give the
+date, the ``lang`` declarations feed language detection, and per-site hints
+(:mod:`pipeline.clean.quirks`) select from it with CSS. None of them modifies the tree
+(trafilatura, htmldate and the paragraph fallback work on their own copies), which is
+what makes sharing it safe. When trafilatura yields nothing or too little, the fallbacks
+in :mod:`pipeline.clean.fallback` run; ``Article.method`` records which one won.
 
-Helpers live in ``clean_charset`` (bytes -> text), ``clean_text`` (normalisation),
-``clean_dates`` (publication date) and ``clean_lang`` (language).
+Helpers live in ``clean.charset`` (bytes -> text), ``clean.text`` (normalisation),
+``clean.dates`` (publication date) and ``clean.lang`` (language).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pipeline.clean.lang import declared_language, detect_language
 from pipeline.clean.text import normalise_text, normalise_title
 from pipeline.errors import ExtractionError
 
-__all__ = ["METHODS", "Article", "extract"]
+__all__ = ["METHODS", "Article", "extract", "extract_tree", "load_page"]
 
 LOG = logging.getLogger(__name__)
 
@@ -158,6 +161,11 @@ def main_text(tree: HtmlElement, url: str | None) -> tuple[str, str]:
     return text, METHOD_TRAFILATURA
 
 
+def load_page(url: str | None, html: bytes | str, content_type: str | None = None) -> HtmlElement:
+    """Decode (see :func:`~pipeline.clean.charset.decode_html`) and parse a page, once."""
+    return parse_page(decode_html(html, content_type, url), url)
+
+
 def extract(
     url: str | None,
     html: bytes | str,
@@ -171,7 +179,22 @@ def extract(
     zone of naive dates printed on the page (default UTC). Raises ExtractionError,
     naming the URL, for empty, binary, undecodable or text-less pages.
     """
-    tree = parse_page(decode_html(html, content_type, url), url)
+    return extract_tree(load_page(url, html, content_type), url, local_tz=local_tz)
+
+
+def extract_tree(
+    tree: HtmlElement,
+    url: str | None,
+    *,
+    local_tz: tzinfo | str | None = None,
+    with_date: bool = True,
+) -> Article:
+    """Extract the article from a parsed page (see :func:`load_page`) without modifying it.
+
+    ``with_date=False`` skips the date search (``published`` is None) for callers that
+    take the date from elsewhere. Raises ExtractionError when there is no article text.
+    """
+    zone = _zone(local_tz)
     declared = declared_language(tree)
     raw_title, author = _metadata(tree, url)
     raw_text, method = main_text(tree, url)
@@ -184,5 +207,7 @@ def extract(
         title = text.split("\n", 1)[0][:_MAX_TITLE_FROM_TEXT]
     language = detect_language(f"{title}\n{text}", declared)
     # the raw text still has the date lines normalisation drops
-    published = find_published(tree, url, raw_text, language=language, tz=_zone(local_tz))
+    published = (
+        find_published(tree, url, raw_text, language=language, tz=zone) if with_date else None
+    )
     return Article(title, text, published, language, author, method)

@@ -180,3 +180,26 @@ def find_published(
 def _same_day(day_only: datetime, timed: datetime, tz: tzinfo) -> bool:
     """True when ``timed`` falls on the calendar day a date-only result stands for."""
     return day_only.date() == timed.date() or day_only.date() == timed.astimezone(tz).date()
+
+
+def better_date(
+    extracted: datetime | None,
+    discovered: datetime | None,
+    tz: tzinfo,
+    *,
+    trust_discovered: bool = False,
+) -> datetime | None:
+    """The publication date to store: the page's, unless the feed/listing knows better.
+
+    The discovered date wins when the page has none, when it is a feed's own entry
+    (``trust_discovered``), or when the page gives only the day (local midnight) and the
+    feed or listing gives a time on that same day.
+    """
+    if discovered is None:
+        return extracted
+    if extracted is None or trust_discovered:
+        return discovered
+    local = extracted.astimezone(tz)
+    if local.time() == time(0, 0) and discovered.astimezone(tz).date() == local.date():
+        return discovered
+    return extracted

@@ -9,18 +9,20 @@ here too, by :func:`extract_article`, which the store pipeline calls instead of 
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from parsel import Selector
+from lxml import etree
+from lxml.html import HtmlElement
+from lxml.html.builder import E
+from parsel import Selector, SelectorList
 
 from pipeline import clean
 from pipeline.clean import Article
-from pipeline.clean.charset import decode_html
 from pipeline.clean.dates import parse_text_date
 from pipeline.config.sources import ArticleHints
 from pipeline.errors import ExtractionError
@@ -101,14 +103,20 @@ def _parse_hint_date(value: str, language: str | None, tz: ZoneInfo) -> datetime
     return parsed.astimezone(UTC)
 
 
-def _reduced_page(title: str, body_html: str, lang: str | None) -> str:
-    """A minimal page holding only the hinted title and body, for the generic extractor."""
-    lang_attr = f' lang="{html_lib.escape(lang)}"' if lang else ""
-    t = html_lib.escape(title)
-    return (
-        f'<!DOCTYPE html><html{lang_attr}><head><meta charset="utf-8"><title>{t}</title>'
-        f"</head><body><article><h1>{t}</h1>{body_html}</article></body></html>"
-    )
+def _reduced_tree(title: str, nodes: SelectorList[Selector], lang: str | None) -> HtmlElement:
+    """A minimal page holding only the hinted title and body, built from copies of its nodes."""
+    body = E.article(E.h1(title))
+    for node in nodes:
+        if isinstance(node.root, etree._Element):
+            part = deepcopy(node.root)
+            part.tail = None  # the text after the selected element is not part of it
+            body.append(part)
+        elif str(node.root).strip():  # a ::text or ::attr hint selects strings
+            body.append(E.p(str(node.root)))
+    page = E.html(E.head(E.title(title)), E.body(body))
+    if lang:
+        page.set("lang", lang)
+    return page
 
 
 def extract_article(
@@ -120,24 +128,29 @@ def extract_article(
     timezone: str = "UTC",
     language: str | None = None,
 ) -> Article:
-    """``clean.extract`` guided by the source's hints and quirk; ExtractionError on failure."""
+    """``clean.extract`` guided by the source's hints and quirk; ExtractionError on failure.
+
+    The page is parsed once: the generic extraction and the CSS hints read the same tree.
+    """
     tz = ZoneInfo(timezone)
     html: bytes | str = body
     if hints.encoding:
         html = body.decode(hints.encoding, errors="replace")
         content_type = "text/html; charset=utf-8"
-    article = clean.extract(url, html, content_type=content_type, local_tz=tz)
+    tree = clean.load_page(url, html, content_type)
+    article = clean.extract_tree(tree, url, local_tz=tz)
     if not (hints.title or hints.body or hints.date or hints.quirks):
         return article
-    text = html if isinstance(html, str) else decode_html(html, content_type, url)
-    page = Selector(text=text)
+    page = Selector(root=tree, type="html")
     if hints.body:
         nodes = page.css(hints.body)
         if nodes:
-            body_html = "".join(n.get() for n in nodes)
             title = (_first_text(page, hints.title) if hints.title else "") or article.title
             try:
-                reduced = clean.extract(url, _reduced_page(title, body_html, language), local_tz=tz)
+                # the date comes from the whole page (below), not from the reduced one
+                reduced = clean.extract_tree(
+                    _reduced_tree(title, nodes, language), url, local_tz=tz, with_date=False
+                )
             except ExtractionError:
                 reduced = None  # the hint matched an empty block: keep the generic result
             # A hint that selects a small fragment (the site changed its markup) must not

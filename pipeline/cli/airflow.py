@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from pipeline.cli import app
 from pipeline.cli.common import console, out
@@ -33,18 +31,9 @@ def airflow_command(
     `newsmon airflow dags unpause news_monitor` or
     `newsmon airflow backfill create --dag-id news_monitor --from-date ... --to-date ... --dry-run`.
     """
-    from pipeline.airflow.env import airflow_cmd, airflow_env, login_hint, migrate, standalone
+    from pipeline.airflow.launcher import launch
 
-    env = airflow_env(port=port)
-    if ctx.args:
-        migrate(env)
-        os.execve(airflow_cmd()[0], airflow_cmd(*ctx.args), env)
-    console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
-    console.print("preparing the metadata database (first start: ~10 s) ...")
-    migrate(env)
-    console.print(f"Airflow UI on http://localhost:{port}/ — {login_hint(env)}")
-    console.print("unpause news_monitor in the UI (or `newsmon airflow dags unpause news_monitor`)")
-    standalone(port)
+    launch(ctx.args, port=port, say=console.print)
 
 
 @app.command("demo")
@@ -57,6 +46,8 @@ def demo(
     ] = 8800,
 ) -> None:
     """Run the whole day offline: replica sites, Airflow's news_monitor, mail to var/demo/outbox."""
+    from rich.table import Table
+
     from pipeline.devtools.demo import run_demo, with_outlets
     from pipeline.store.db import display_url
 

@@ -7,20 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out
+from pipeline.cli.common import console, out, sub_app
 
 # Kept in step with pipeline.alerts.RUN_MODES (a test checks); importing that package here would
-# load the ORM, Jinja2 and datasketch for every command's --help.
+# load the ORM and Jinja2 for every command's --help.
 RUN_MODES = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
 
-alerts_app = typer.Typer(
-    help="Alerts to subscribers (seeds/subscribers.yaml): email, webhooks, Atom feeds.",
-    no_args_is_help=True,
-)
+alerts_app = sub_app("Alerts to subscribers (seeds/subscribers.yaml): email, webhooks, Atom feeds.")
 app.add_typer(alerts_app, name="alerts")
 
 ModeOpt = Annotated[
@@ -49,6 +44,9 @@ def preview_cmd(
     mode: ModeOpt = "scheduled",
 ) -> None:
     """Render what would be sent (.eml, .html, .txt; webhooks as .json); send and store nothing."""
+    from rich.markup import escape
+    from rich.table import Table
+
     from pipeline.alerts import load_subscribers
     from pipeline.alerts.preview import preview as render_preview
 
@@ -80,9 +78,13 @@ def send_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Plan new alerts, send what is due (email + webhooks), regenerate the Atom feeds."""
+    from rich.markup import escape
+
+    from pipeline.airflow.connections import smtp_mailer
     from pipeline.alerts import run_alerts
 
-    report = run_alerts(mode=_check_mode(mode))
+    # NEWSMON_SMTP_URL, else Airflow's smtp_default (e.g. AIRFLOW_CONN_SMTP_DEFAULT), as the DAG.
+    report = run_alerts(mode=_check_mode(mode), mailer_factory=smtp_mailer)
     if as_json:
         out.print_json(json.dumps(report.as_dict(), default=str))
         return
@@ -111,10 +113,12 @@ def list_cmd(
     limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
 ) -> None:
     """Show the alert ledger, newest first, with counts per status."""
+    from rich.markup import escape
+    from rich.table import Table
     from sqlalchemy import func, select
 
-    from pipeline.alerts import Alert
     from pipeline.store.db import session_scope
+    from pipeline.store.models import Alert
 
     with session_scope() as session:
         counts = dict(

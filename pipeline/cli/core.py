@@ -9,22 +9,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out, parse_day
+from pipeline.cli.common import console, out, parse_day, sub_app
 from pipeline.config.settings import get_settings
-from pipeline.store import db
 
-db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+db_app = sub_app("Database schema commands.")
 app.add_typer(db_app, name="db")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to the configured database (NEWSMON_DATABASE_URL)."""
+    from pipeline.store import db
+
     url = get_settings().database_url
     db.upgrade(url)
     console.print(f"database at revision {db.current_revision(url)}")
@@ -34,22 +32,30 @@ def db_upgrade() -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="HTML / .html.gz files or folders of them.")],
     source: Annotated[str | None, typer.Option(help="Source name (default: by URL host).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Extraction processes (default NEWSMON_PROCESS_WORKERS, else all cores)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
-    """Run saved HTML pages through the pipeline and store them, as if crawled; print counts."""
+    """Record saved HTML pages as if fetched and process them like crawled pages; print counts."""
+    from pipeline.cli.process import print_report, with_bar
     from pipeline.stages.ingest import html_files, ingest_paths
 
     total = len(list(html_files(paths)))
-    with Progress(
-        TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("ingest", total=total)
-        report = ingest_paths(paths, source_name=source, on_item=lambda _p, _r: bar.advance(task))
-    table = Table(title=f"ingest run {report.run_id}: {report.total} pages")
-    table.add_column("outcome")
-    table.add_column("pages", justify="right")
-    for outcome, n in sorted(report.outcomes.items()):
-        table.add_row(outcome, str(n))
-    out.print(table)
+    report = with_bar(
+        "ingest",
+        lambda bar: ingest_paths(
+            paths,
+            source_name=source,
+            workers=workers,
+            on_item=lambda _p, _r: bar.advance(total),
+            handle_interrupt=True,
+        ),
+    )
+    print_report("ingest", report, as_json)
 
 
 @app.command("search")
@@ -65,6 +71,7 @@ def search(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header.")] = False,
 ) -> None:
     """Full-text search over stored documents, newest first."""
+    from pipeline.store import db
     from pipeline.store.search import search as run_search
 
     with db.session_scope() as session:
@@ -92,6 +99,9 @@ def search(
         writer.writeheader()
         writer.writerows(rows)
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} results for {query!r}")
     for col in ("published", "source", "lang", "title"):
         table.add_column(col)

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from pipeline.cli import app
 from pipeline.cli.common import console, out, parse_day
@@ -38,6 +37,8 @@ def crawl(
     parallel: Annotated[int, typer.Option(min=1, max=8, help="Sources crawled at once.")] = 1,
 ) -> None:
     """Fetch what each source published in the window and store it; print outcome counts."""
+    from rich.table import Table
+
     from pipeline.stages.crawl import SourceCrawl, run_crawl
 
     def done(c: SourceCrawl) -> None:
@@ -73,6 +74,8 @@ def state(
     name: Annotated[str | None, typer.Argument(help="Only this source.")] = None,
 ) -> None:
     """Show crawl state: validators, high-water marks and last successes per discovery URL."""
+    from rich.table import Table
+
     from pipeline.store.crawlstate import list_states
     from pipeline.store.db import session_scope
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from pipeline.cli import app
+from pipeline.cli.common import out, parse_day
 from pipeline.config.settings import get_settings
-from pipeline.dedup import Story, parse_lines, run_batch, stories
 from pipeline.errors import InputError
-from pipeline.store.db import session_scope
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from pipeline.store.stories import Story
 
 
 @app.command("dedup")
@@ -28,31 +30,17 @@ def dedup_command() -> None:
     earlier input this one copies, or null. Runs the stored pipeline's dedup on a
     temporary database. A malformed line stops with its line number and exit code 2.
     """
+    from pipeline.dedup import parse_lines, run_batch
+
     try:
         items = parse_lines(sys.stdin)
     except InputError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    out = sys.stdout
+    sink = sys.stdout
     for row in run_batch(items):
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        out.flush()
-
-
-def _parse_since(value: str) -> datetime:
-    """A date (start of that day in NEWSMON_TIMEZONE) or an ISO date-time."""
-    try:
-        if len(value.strip()) == 10:
-            day = date.fromisoformat(value.strip())
-            return datetime.combine(day, time.min, tzinfo=get_settings().tz).astimezone(UTC)
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time", param_hint="--since"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=get_settings().tz)
-    return parsed.astimezone(UTC)
+        sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sink.flush()
 
 
 def _when(value: datetime | None) -> str | None:
@@ -89,6 +77,8 @@ def _story_json(story: Story) -> dict[str, Any]:
 
 def _story_table(found: list[Story]) -> Table:
     """A rich table: one row per story, outlets origin first with first-seen times."""
+    from rich.table import Table
+
     tz = get_settings().tz
     table = Table(title=f"{len(found)} stories", show_lines=True)
     table.add_column("Story", justify="right")
@@ -121,11 +111,14 @@ def stories_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per story.")] = False,
 ) -> None:
     """List stories (clusters of republished copies) with their outlets, origin first."""
-    since_at = _parse_since(since) if since else None
+    from pipeline.store.db import session_scope
+    from pipeline.store.stories import stories
+
+    since_at = parse_day(since)
     with session_scope() as session:
         found = stories(session, since=since_at, topic=topic, min_size=min_size, limit=limit)
     if as_json:
         for story in found:
             sys.stdout.write(json.dumps(_story_json(story), ensure_ascii=False) + "\n")
         return
-    Console().print(_story_table(found))
+    out.print(_story_table(found))

@@ -15,14 +15,16 @@ import json
 import os
 import zlib
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from pipeline.cli import app
 from pipeline.cli.common import console
 from pipeline.errors import ExtractionError, InputError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 
@@ -106,8 +108,10 @@ def extract_command(
     if url is not None and len(files) != 1:
         raise typer.BadParameter(f"--url needs exactly one file, got {len(files)}")
     if len(files) > 1:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
         columns = (TextColumn("extract"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
+        with Progress(*columns, console=console.rich, transient=True) as progress:
             failed = _run(files, url, progress)
     else:
         failed = _run(files, url, None)

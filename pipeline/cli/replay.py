@@ -6,19 +6,23 @@ import signal
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out
-from pipeline.devtools.replay import DEFAULT_PORT, ReplayServer, start_replay
+from pipeline.cli.common import console, out, sub_app
 
-replay_app = typer.Typer(
-    help="The offline replica of the monitored sites (tests, demo, benchmarks).",
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from pipeline.devtools.replay import ReplayServer
+
+# pipeline.devtools.replay.DEFAULT_PORT; importing that package here would load Jinja2 and
+# pydantic for every command's --help (a test keeps the two equal).
+DEFAULT_PORT = 8800
+
+replay_app = sub_app("The offline replica of the monitored sites (tests, demo, benchmarks).")
 app.add_typer(replay_app, name="replay")
 
 
@@ -34,6 +38,8 @@ def _today(value: str | None) -> date | None:
 
 def _table(replay: ReplayServer, *, addresses: bool) -> Table:
     """Sites, their addresses and contents."""
+    from rich.table import Table
+
     table = Table(title=f"replica sites (dates relative to {replay.today.isoformat()})")
     table.add_column("site")
     table.add_column("address" if addresses else "loopback")
@@ -79,6 +85,8 @@ def serve(
     ] = False,
 ) -> None:
     """Serve every replica site on its own loopback address until Ctrl-C; write a sources file."""
+    from pipeline.devtools.replay import start_replay
+
     with start_replay(
         sites_dir, host_prefix, port, today=_today(today), log_file=log_file
     ) as replay:
@@ -103,4 +111,6 @@ def sites(
     ] = None,
 ) -> None:
     """List the replica sites, their loopback addresses and contents (without serving)."""
+    from pipeline.devtools.replay import ReplayServer
+
     out.print(_table(ReplayServer(sites_dir), addresses=False))

@@ -8,16 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out
-from pipeline.config.seedfile import line_for, load_yaml
+from pipeline.cli.common import console, out, sub_app
 from pipeline.config.settings import get_settings
-from pipeline.config.sources import load_sources
 from pipeline.errors import SeedError
 
-sources_app = typer.Typer(help="Monitored sources (seeds/sources.yaml).", no_args_is_help=True)
+sources_app = sub_app("Monitored sources (seeds/sources.yaml).")
 app.add_typer(sources_app, name="sources")
 
 
@@ -26,6 +23,10 @@ def list_sources(
     file: Annotated[Path | None, typer.Option(help="Sources file (default: configured).")] = None,
 ) -> None:
     """Show every configured source with its languages and discovery methods."""
+    from rich.table import Table
+
+    from pipeline.config.sources import load_sources
+
     sf = load_sources(file)
     table = Table(title=f"{len(sf.sources)} sources ({file or get_settings().sources_path})")
     for col in ("name", "type", "country", "languages", "discovery", "domains", "crawl"):
@@ -72,6 +73,9 @@ def _optional_loader(module: str, names: tuple[str, ...]) -> Callable[[Path], An
 
 def check_sources_file(path: Path) -> None:
     """Load the sources file and check that every named quirk exists in pipeline/clean/quirks.py."""
+    from pipeline.config.seedfile import line_for, load_yaml
+    from pipeline.config.sources import load_sources
+
     sf = load_sources(path)
     try:
         from pipeline.clean.quirks import QUIRKS

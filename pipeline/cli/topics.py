@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out, parse_day
+from pipeline.cli.common import console, out, parse_day, sub_app
 from pipeline.errors import InputError
 
-topics_app = typer.Typer(help="Topic matching: try, test and re-run topics.", no_args_is_help=True)
+topics_app = sub_app("Topic matching: try, test and re-run topics.")
 app.add_typer(topics_app, name="topics")
 
 TopicsFile = Annotated[
@@ -88,6 +86,8 @@ def test(
     samples: Annotated[int, typer.Option(help="How many matching documents to show.")] = 5,
 ) -> None:
     """Dry run: what TOPIC would match in the stored archive (stores nothing, alerts nobody)."""
+    from rich.table import Table
+
     from pipeline.topics import get_matcher
     from pipeline.topics.reprocess import dry_run
 
@@ -131,11 +131,18 @@ def reprocess(
     ] = None,
 ) -> None:
     """Match stored documents again after topics changed; record matches, send no alerts."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
     from pipeline.topics import get_matcher
     from pipeline.topics.reprocess import reprocess as run
 
     with Progress(
-        TextColumn("reprocess"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        TextColumn("reprocess"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console.rich,
+        transient=True,
     ) as bar:
         task = bar.add_task("reprocess", total=None)
         report = run(

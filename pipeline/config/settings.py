@@ -64,6 +64,10 @@ class Settings:
     mail_from: str = "newsmon <newsmon@localhost>"
     operator_email: str = ""
     source_silence_days: int = 3
+    # Extraction processes of the process stage; 0 = one per CPU core.
+    process_workers: int = 0
+    # The hour (0-23, in ``timezone``) of the daily news_monitor run; read when the DAG is parsed.
+    daily_hour: int = 6
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -124,6 +128,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"NEWSMON_TIMEZONE={settings.timezone!r} is not an IANA zone (e.g. Asia/Yerevan)"
         ) from None
+    if not 0 <= settings.daily_hour <= 23:
+        raise ConfigError(
+            f"NEWSMON_DAILY_HOUR={settings.daily_hour}: expected an hour 0-23 (in NEWSMON_TIMEZONE)"
+        )
     if settings.mode not in {"production", "test", "demo"}:
         raise ConfigError(f"NEWSMON_MODE={settings.mode!r}: expected production, test or demo")
     if not settings.database_url:

@@ -6,18 +6,17 @@ Facade used by the store and the CLI:
 - :func:`assign` — put a flushed document into its cluster (exact, then MinHash
   LSH kept in ``lsh_bands`` + verification, else a new cluster); idempotent.
 - :func:`fingerprint` — hash, MinHash and band buckets, for bulk loaders.
-- :func:`stories` — clusters with their outlets, origin first.
 - :func:`run_batch` — the ``newsmon dedup`` JSON-lines contract on a temporary database.
 
 Modules: ``text`` (normalisation, shingles, hash), ``sketch`` (MinHash, bands),
-``verify`` (copy decision), ``assign`` (database), ``stories``, ``batch``.
+``verify`` (copy decision), ``assign`` (database), ``batch``. Stories are read through
+``pipeline.store.stories``.
 """
 
 from __future__ import annotations
 
 from pipeline.dedup.assign import DedupResult, Fingerprint, Kind, assign, fingerprint, reassign
 from pipeline.dedup.batch import BatchItem, parse_lines, run_batch
-from pipeline.dedup.stories import Member, Story, stories
 from pipeline.dedup.text import content_hash, normalise
 from pipeline.dedup.verify import Verdict, compare
 
@@ -26,8 +25,6 @@ __all__ = [
     "DedupResult",
     "Fingerprint",
     "Kind",
-    "Member",
-    "Story",
     "Verdict",
     "assign",
     "compare",
@@ -37,5 +34,4 @@ __all__ = [
     "parse_lines",
     "reassign",
     "run_batch",
-    "stories",
 ]

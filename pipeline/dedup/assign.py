@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pipeline.dedup import sketch
 from pipeline.dedup.text import Shingles, content_of
 from pipeline.dedup.verify import Verdict, compare
-from pipeline.store.models import Cluster, Document, LshBand, Source
+from pipeline.store.models import OFFICIAL_TYPES, Cluster, Document, LshBand, Source
 
 Kind = Literal["new", "exact", "near"]
 # Verify at most this many LSH candidates, best band agreement first: the cost of
@@ -21,7 +21,6 @@ Kind = Literal["new", "exact", "near"]
 MAX_CANDIDATES = 24
 # Exact-hash matches looked at (all in one cluster in practice).
 MAX_EXACT = 8
-OFFICIAL_TYPES = frozenset({"ministry", "government"})
 # Texts shorter than this ("Photo", "Video", "Read more") copy nothing and are copied
 # by nothing, even when equal: they start their own story.
 MIN_WORDS = 8

@@ -32,6 +32,7 @@ from pipeline.dedup.text import content_hash, tokens
 from pipeline.errors import InputError
 from pipeline.store import db
 from pipeline.store.models import Document, Source
+from pipeline.text.window import parse_moment
 
 SOURCE_TYPES = ("ministry", "government", "wire", "media")
 # Name words (normalised) that mark a source type; stems for inflected Russian words.
@@ -79,12 +80,9 @@ def _parse_published(value: Any, where: str) -> datetime | None:
     if not isinstance(value, str):
         raise InputError(f'{where}: "published" must be an ISO 8601 string, got {value!r}')
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(
-            f'{where}: "published" {value!r} is not an ISO 8601 date (e.g. 2025-05-12T09:30:00Z)'
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return parse_moment(value, UTC)
+    except InputError as exc:
+        raise InputError(f'{where}: "published" {exc}') from None
 
 
 def _optional_str(obj: dict[str, Any], key: str, where: str) -> str | None:

@@ -33,9 +33,10 @@ from pipeline.airflow.env import (
 )
 from pipeline.config.settings import get_settings
 from pipeline.errors import ConfigError
-from pipeline.stages.report import Story, stories, totals
+from pipeline.stages.report import totals
 from pipeline.store.db import session_scope
 from pipeline.store.models import Document, Run, RunCount, Source
+from pipeline.store.stories import Story, stories
 
 DAG_ID = "news_monitor"
 # Counters in run_counts that are not the end of a fetched page (matches, sends, re-matches).

@@ -5,6 +5,10 @@ tasks, tests and the CLI may crawl several times in one Python process. Each
 subprocess counts its outcomes into the same ``runs`` row; this module starts that
 run, waits for the subprocesses, records each source's overall success in
 ``crawl_state`` and returns the counters.
+
+A crawl only fetches and records: an article page counts ``recorded`` (``unchanged`` when a
+re-check fetched the same bytes again) and becomes a document when the process stage
+(:mod:`pipeline.stages.process`) handles it.
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ from sqlalchemy import select
 from pipeline.config.settings import PROJECT_ROOT, get_settings
 from pipeline.config.sources import SourceConfig, SourcesFile, load_sources, sync_sources
 from pipeline.errors import ConfigError, InputError
-from pipeline.store.crawlstate import SOURCE_KEY, CrawlState, upsert_state
+from pipeline.store.crawlstate import SOURCE_KEY, upsert_state
 from pipeline.store.db import session_scope, with_retries
-from pipeline.store.models import Source
+from pipeline.store.models import CrawlState, Source
 from pipeline.store.runs import finish_run, run_counts, start_run
 
 log = logging.getLogger(__name__)
@@ -87,7 +91,7 @@ class CrawlReport:
         return sum(c.stat("downloader/request_count", source) for c in self.crawls)
 
     def article_pages(self, source: str | None = None) -> int:
-        """Article pages fetched and handed to the store."""
+        """Article pages fetched and recorded (full-text feed entries not included)."""
         return sum(c.stat("newsmon/article_pages", source) for c in self.crawls)
 
 

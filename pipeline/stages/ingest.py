@@ -1,45 +1,49 @@
-"""Run saved HTML pages, or pages already fetched, through the storage stage."""
+"""Saved HTML pages in: each file is recorded like a fetch, then processed by the one stage.
+
+``newsmon ingest`` records every file with ``Discovery(method="ingest")`` (the URL comes from the
+page's canonical link) and hands the recorded pages to the process stage
+(:mod:`pipeline.stages.runner`), so a saved page is cleaned, folded and matched exactly like a
+crawled one. :func:`process_pending` is the DAG's and ``newsmon process``'s entry point.
+"""
 
 from __future__ import annotations
 
 import gzip
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from pipeline import topics
-from pipeline.config import sources as sources_mod
 from pipeline.config.settings import get_settings
 from pipeline.errors import InputError, NewsmonError, Outcome
-from pipeline.stages.process import StoreResult, process_page
+from pipeline.stages.process import StoreResult, Task, task_for
+from pipeline.stages.runner import (
+    Processor,
+    RunReport,
+    default_workers,
+    finish,
+    interruptible,
+    run_pending,
+    synced_sources,
+)
 from pipeline.store.db import session_scope, with_retries
-from pipeline.store.models import Page, Source
-from pipeline.store.pages import record_fetch
-from pipeline.store.runs import RunTally, finish_run, start_run
-from pipeline.text.urls import host_of
+from pipeline.store.models import Source
+from pipeline.store.pages import Discovery, record_fetch
+from pipeline.store.runs import RunTally, start_run
+from pipeline.text.urls import host_of, url_hash
 
 log = logging.getLogger(__name__)
 HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
+# Files recorded per transaction before their pages are handed to the workers.
+RECORD_CHUNK = 16
+INGESTED = Discovery(method="ingest")
 
-
-@dataclass
-class IngestReport:
-    """What an ingest or process run did."""
-
-    run_id: int
-    outcomes: dict[str, int] = field(default_factory=dict)
-    documents: list[int] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        """Items handled."""
-        return sum(self.outcomes.values())
+# The report of an ingest or process run (the name the CLI and tests know).
+IngestReport = RunReport
+__all__ = ["IngestReport", "ingest_paths", "process_pending", "synced_sources"]
 
 
 def html_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -94,14 +98,6 @@ def page_url(path: Path, body: bytes) -> str:
     return path.resolve().as_uri()
 
 
-def synced_sources(session: Session) -> dict[str, Source]:
-    """Upsert the configured sources and topics; return sources by name."""
-    cfg = sources_mod.load_sources()
-    sources_mod.sync_sources(session, cfg)
-    topics.sync_topics(session, topics.get_matcher())
-    return {s.name: s for s in session.scalars(select(Source))}
-
-
 def source_for(url: str, known: dict[str, Source]) -> Source | None:
     """The source whose allowed domains contain the URL's host."""
     host = host_of(url)
@@ -113,16 +109,103 @@ def source_for(url: str, known: dict[str, Source]) -> Source | None:
     return None
 
 
-def _flush(tally: RunTally) -> None:
-    """Write pending counters (their own transaction)."""
-    with session_scope() as session:
-        tally.flush(session)
+class _Ingest:
+    """One ingest run: record files a chunk at a time, process their pages as they come."""
 
+    def __init__(
+        self,
+        run_id: int,
+        source_name: str | None,
+        processor: Processor,
+        on_item: Callable[[Path, StoreResult], None] | None,
+    ) -> None:
+        self.run_id, self.source_name, self.processor = run_id, source_name, processor
+        self.on_item = on_item
+        self.files_of: dict[int, Path] = {}  # page id in flight -> its file
+        self.hashes: set[str] = set()  # URL hashes of the pages in flight
+        processor.on_result = self._done
 
-def _finish(run_id: int) -> None:
-    """Mark a run finished (its own transaction)."""
-    with session_scope() as session:
-        finish_run(session, run_id)
+    def _done(self, task: Task, result: StoreResult) -> None:
+        """A page was stored: report its file."""
+        path = self.files_of.pop(task.page_id)
+        if self.on_item is not None:
+            self.on_item(path, result)
+
+    def add(self, chunk: list[Path]) -> None:
+        """Read, record and queue a chunk of files (each ends in one counted outcome)."""
+        items: list[tuple[Path, bytes, str]] = []
+        for path in chunk:
+            try:
+                body = read_html(path)
+            except PageTooLarge as exc:
+                log.warning("%s", exc)
+                self._counted(path, StoreResult(Outcome.TOO_LARGE, None))
+                continue
+            url = page_url(path, body)
+            if url_hash(url) in self.hashes:
+                # The same URL twice in one ingest: the first copy must be stored before the
+                # second is recorded over it, as two runs one after the other would.
+                self._flush_records(items)
+                items = []
+                self.processor.drain()
+                self.hashes.clear()
+            self.hashes.add(url_hash(url))
+            items.append((path, body, url))
+        self._flush_records(items)
+
+    def _counted(self, path: Path, result: StoreResult) -> None:
+        """Count a file that is not processed (too large, or unchanged since last time)."""
+        tally = self.processor.tally
+
+        def txn() -> None:
+            with tally.attempt(), session_scope() as session:
+                tally.add(None, result.outcome)
+                tally.flush(session)
+
+        with_retries(txn)
+        if self.on_item is not None:
+            self.on_item(path, result)
+
+    def _flush_records(self, items: list[tuple[Path, bytes, str]]) -> None:
+        """Record the files in one transaction and queue their pages for the workers."""
+        if not items:
+            return
+        tally = self.processor.tally
+        name = self.source_name
+
+        def txn() -> tuple[list[tuple[Path, Task]], list[Path]]:
+            queued: list[tuple[Path, Task]] = []
+            unchanged: list[Path] = []
+            with tally.attempt(), session_scope() as session:
+                known = {s.name: s for s in session.scalars(select(Source))}
+                for path, body, url in items:
+                    src = known[name] if name else source_for(url, known)
+                    page = record_fetch(
+                        session,
+                        url,
+                        source=src,
+                        status=200,
+                        body=body,
+                        headers={"content-type": "text/html"},
+                        discovery=INGESTED,
+                        run_id=self.run_id,
+                    )
+                    if page.processed_at is not None and page.outcome:
+                        # Same bytes as last time, already handled: nothing to redo.
+                        tally.add(src.id if src else None, Outcome.UNCHANGED)
+                        unchanged.append(path)
+                    else:
+                        queued.append((path, task_for(page, src)))
+                tally.flush(session)
+            return queued, unchanged
+
+        queued, unchanged = with_retries(txn)
+        for path in unchanged:
+            if self.on_item is not None:
+                self.on_item(path, StoreResult(Outcome.UNCHANGED, None))
+        for path, task in queued:
+            self.files_of[task.page_id] = path
+            self.processor.push(task)
 
 
 def ingest_paths(
@@ -130,8 +213,10 @@ def ingest_paths(
     *,
     source_name: str | None = None,
     on_item: Callable[[Path, StoreResult], None] | None = None,
+    workers: int | None = None,
+    handle_interrupt: bool = False,
 ) -> IngestReport:
-    """Store saved pages as if crawled; each file is one transaction and one counted outcome."""
+    """Record saved pages as if fetched and process them; each file ends in one counted outcome."""
     files = list(html_files(paths))
 
     def begin() -> int:
@@ -147,93 +232,39 @@ def ingest_paths(
     # Every transaction is retried on "database is locked" (concurrent SQLite writers).
     run_id = with_retries(begin)
     tally = RunTally(run_id)
-    report = IngestReport(run_id)
-    for path in files:
-        try:
-            body = read_html(path)
-        except PageTooLarge as exc:
-            log.warning("%s", exc)
-            too_large = StoreResult(Outcome.TOO_LARGE, None)
-            tally.add(None, too_large.outcome)
-            with_retries(lambda: _flush(tally))
-            if on_item:
-                on_item(path, too_large)
-            continue
-        url = page_url(path, body)
-
-        def one(body: bytes = body, url: str = url) -> StoreResult:
-            with tally.attempt(), session_scope() as session:
-                src = (
-                    session.scalar(select(Source).where(Source.name == source_name))
-                    if source_name
-                    else source_for(url, {s.name: s for s in session.scalars(select(Source))})
-                )
-                page = record_fetch(
-                    session,
-                    url,
-                    source=src,
-                    status=200,
-                    body=body,
-                    headers={"content-type": "text/html"},
-                )
-                if page.processed_at is not None and page.outcome:
-                    # Same bytes as last time: already handled, nothing to redo.
-                    result = StoreResult(Outcome.UNCHANGED, None)
-                    tally.add(src.id if src else None, result.outcome)
-                else:
-                    result = process_page(session, page, source=src, tally=tally, run_id=run_id)
-                tally.flush(session)
-                return result
-
-        result = with_retries(one)
-        if result.document_id is not None:
-            report.documents.append(result.document_id)
-        if on_item:
-            on_item(path, result)
-    with_retries(lambda: _finish(run_id))
-    report.outcomes = dict(tally.by_outcome())
-    return report
+    # A page another process handles between recording and storing ends "unchanged" here.
+    processor = Processor(
+        run_id,
+        tally,
+        workers=workers or default_workers(),
+        expected=len(files),
+        count_taken=Outcome.UNCHANGED,
+    )
+    ingest = _Ingest(run_id, source_name, processor, on_item)
+    completed = True
+    try:
+        with interruptible(processor, handle_interrupt):
+            for start in range(0, len(files), RECORD_CHUNK):
+                if processor.stopping:
+                    processor.stop()
+                    completed = False
+                    break
+                ingest.add(files[start : start + RECORD_CHUNK])
+            else:
+                processor.drain()
+    finally:
+        processor.close()
+    finish(run_id, interrupted=not completed)
+    return RunReport(run_id, dict(tally.by_outcome()), processor.documents, not completed)
 
 
 def process_pending(
-    *, source_names: list[str] | None = None, kind: str = "process", batch: int = 200
+    *,
+    source_names: list[str] | None = None,
+    kind: str = "process",
+    batch: int | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
-    """Process every fetched page not processed yet (the DAG's process task)."""
-
-    def begin() -> int:
-        with session_scope() as session:
-            synced_sources(session)
-            return start_run(session, kind, {"sources": source_names}).id
-
-    run_id = with_retries(begin)
-    tally = RunTally(run_id)
-    report = IngestReport(run_id)
-    last_id = 0
-    while True:
-        with session_scope() as session:
-            q = select(Page).where(Page.processed_at.is_(None), Page.id > last_id)
-            if source_names:
-                q = q.join(Source, Page.source_id == Source.id).where(Source.name.in_(source_names))
-            pages = list(session.scalars(q.order_by(Page.id).limit(batch)))
-            ids = [p.id for p in pages]
-        if not ids:
-            break
-        for page_id in ids:
-            last_id = page_id
-
-            def one(page_id: int = page_id) -> StoreResult | None:
-                with tally.attempt(), session_scope() as session:
-                    page = session.get(Page, page_id)
-                    if page is None or page.processed_at is not None:
-                        return None  # another worker took it
-                    src = session.get(Source, page.source_id) if page.source_id else None
-                    res = process_page(session, page, source=src, tally=tally, run_id=run_id)
-                    tally.flush(session)
-                    return res
-
-            res = with_retries(one)
-            if res is not None and res.document_id is not None:
-                report.documents.append(res.document_id)
-    with_retries(lambda: _finish(run_id))
-    report.outcomes = dict(tally.by_outcome())
-    return report
+    """Process every recorded page not processed yet (the DAG's process task); ``batch`` is
+    accepted for older callers and ignored (the stage sizes its own batches)."""
+    return run_pending(source_names=source_names, kind=kind, workers=workers)

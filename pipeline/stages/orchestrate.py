@@ -10,12 +10,15 @@ reason: the DAG processor imports ``dags/`` every few seconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import InputError, NewsmonError
+from pipeline.errors import CrawlFailed, InputError
+from pipeline.text.window import parse_moment
+
+if TYPE_CHECKING:
+    from pipeline.alerts.smtp import Mailer
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +36,16 @@ def _run_type(value: object) -> str:
     return str(getattr(value, "value", value) or "manual")
 
 
-def _aware(value: object) -> datetime | None:
-    """A datetime (pendulum or stdlib, or ISO text) as aware UTC; None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InputError(f"{value!r}: expected an ISO date or timestamp") from None
-    if not isinstance(value, datetime):
-        raise InputError(f"{value!r}: expected a datetime")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(value.timestamp(), UTC)
+def _aware(
+    value: object, tz: tzinfo = UTC, *, end: bool = False, name: str = ""
+) -> datetime | None:
+    """A param or data-interval bound (pendulum, stdlib, ISO text) as aware UTC; None stays None.
+
+    Days and naive times are read in ``tz`` (pipeline.text.window holds the rule).
+    """
+    if value is not None and not isinstance(value, str | date):
+        raise InputError(f"{name or 'bound'} {value!r}: expected a date or timestamp")
+    return parse_moment(value, tz, end=end, name=name)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -93,10 +92,6 @@ def crawl_window(
     return since, until
 
 
-class CrawlFailed(NewsmonError):
-    """A source's crawl subprocess failed or timed out; the task fails and Airflow retries it."""
-
-
 def crawl_source(
     source: str,
     *,
@@ -130,13 +125,19 @@ def crawl_source(
     return summary
 
 
-def process(*, kind: str = "process") -> dict[str, Any]:
-    """Clean, deduplicate and match every fetched page not processed yet (from any run)."""
-    from pipeline.stages.ingest import process_pending
+def process(*, kind: str = "process", workers: int | None = None) -> dict[str, Any]:
+    """Clean, deduplicate and match every recorded page not processed yet (from any run).
 
-    report = process_pending(kind=kind)
+    The one process stage (``newsmon process``): extraction on ``workers`` processes (default
+    NEWSMON_PROCESS_WORKERS, else all cores), storing in recording order; each page's window is
+    the one its crawl recorded.
+    """
+    from pipeline.stages.runner import run_pending
+
+    report = run_pending(kind=kind, workers=workers)
     summary = {
         "run_id": report.run_id,
+        "pages": report.total,
         "outcomes": dict(report.outcomes),
         "documents": len(report.documents),
     }
@@ -176,13 +177,22 @@ def _alert_counts(result: object) -> dict[str, Any]:
     }
 
 
-def alert(*, mode: str, now: datetime | None = None) -> dict[str, Any]:
-    """Send what is due under ``mode`` (pipeline.alerts); counts for XCom."""
+def alert(
+    *,
+    mode: str,
+    now: datetime | None = None,
+    mailer_factory: Callable[[], Mailer] | None = None,
+) -> dict[str, Any]:
+    """Send what is due under ``mode`` (pipeline.alerts); counts for XCom.
+
+    ``mailer_factory`` opens the mail server the caller resolved (the DAG task: NEWSMON_SMTP_URL
+    or Airflow's ``smtp_default``); None means NEWSMON_SMTP_URL only.
+    """
     from pipeline.alerts import run_alerts
 
     if mode not in ALERT_MODES:
         raise InputError(f"alert mode {mode!r}: expected one of {', '.join(ALERT_MODES)}")
-    result = run_alerts(mode=mode, now=now)
+    result = run_alerts(mode=mode, now=now, mailer_factory=mailer_factory)
     summary = {"mode": mode, **_alert_counts(result)}
     log.info("alert: %s", summary)
     return summary
@@ -269,30 +279,14 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def reprocess_window(since: object, until: object) -> tuple[datetime | None, datetime | None]:
     """Validate the date range of a re-matching run (either end may be open)."""
-    start = _parse_day(since)
-    end = _parse_day(until, end=True)
+    from pipeline.config.settings import get_settings
+
+    tz = get_settings().tz
+    start = _aware(since, tz, name="since")
+    end = _aware(until, tz, end=True, name="until")
     if start and end and end <= start:
         raise InputError(f"date range {since} .. {until} is empty")
     return start, end
-
-
-def _parse_day(value: object, *, end: bool = False) -> datetime | None:
-    """``YYYY-MM-DD`` (a day in NEWSMON_TIMEZONE; the day's end when ``end``) or ISO text."""
-    from datetime import date, time, timedelta
-
-    from pipeline.config.settings import get_settings
-
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise InputError(f"{value!r}: expected YYYY-MM-DD") from None
-        if end:
-            day += timedelta(days=1)
-        return datetime.combine(day, time.min, get_settings().tz).astimezone(UTC)
-    return _aware(value)
 
 
 def rematch(
@@ -324,20 +318,3 @@ def reprocess_alert_mode(requested: str | None) -> str:
         )
     # "reprocess" is the alerting stage's name for "into the next digest, under caught up".
     return "reprocess" if requested == "digest" else requested
-
-
-@contextmanager
-def fail_fast() -> Iterator[None]:
-    """Bad params or configuration fail the Airflow task at once with newsmon's message.
-
-    Retrying cannot fix a typo in a seed file or a missing mail server; a site that is down
-    or a locked database can be, so every other error is left to the task's retries.
-    """
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from pipeline.errors import ConfigError, SeedError
-
-    try:
-        yield
-    except (ConfigError, InputError, SeedError) as exc:
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc

@@ -1,25 +1,40 @@
-"""Storage stage: raw pages in, deduplicated and matched documents out.
+"""The process stage, one page at a time: a recorded page in, one counted outcome out.
 
-Each page is handled in its own transaction and ends with exactly one counted
-:class:`~pipeline.errors.Outcome`. Every write is an upsert keyed by a unique
-constraint, so re-running an ingest, a day or a backfill changes nothing.
+Every way a page arrives (a crawl, ``newsmon ingest``, ``newsmon process``, the DAG's ``process``
+task) goes through the two halves below, so the same page becomes the same document whichever way
+it came:
+
+* :func:`extract_task` (runs in a worker process): decode and clean the raw page with the source's
+  article hints and quirk, its time zone, the discovered language as a hint and the discovered
+  date (:func:`~pipeline.clean.dates.better_date`). It takes and returns plain data only.
+* :func:`store_page` (runs in the one writer): window check, then :func:`store_article` (upsert,
+  dedup, topic match) and the page marked processed with its outcome, in the caller's transaction.
+
+:mod:`pipeline.stages.runner` drives them over many pages (worker pool, batches, run accounting).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipeline import clean, dedup, topics
+from pipeline import dedup, topics
 from pipeline.clean import Article
+from pipeline.clean.dates import better_date
+from pipeline.clean.quirks import extract_article
+from pipeline.config.sources import ArticleHints
 from pipeline.errors import ExtractionError, Outcome
 from pipeline.store.db import serialize_writers
 from pipeline.store.models import Document, Page, Source, utcnow
-from pipeline.store.pages import decompress
+from pipeline.store.pages import Window, decompress
 from pipeline.store.runs import RunTally
 from pipeline.text.normalize import search_key
 from pipeline.text.urls import canonical_url, url_hash
@@ -37,6 +52,105 @@ class StoreResult:
     matched_topics: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Task:
+    """One recorded page as plain, picklable data for an extraction worker (no ORM objects)."""
+
+    page_id: int
+    source_id: int | None
+    url: str  # the final URL: what the document is stored under
+    raw: bytes  # zlib-compressed, as stored in ``pages.raw``
+    content_type: str | None = None
+    hints: dict[str, Any] = field(default_factory=dict)  # ArticleHints as a dict
+    timezone: str = "UTC"
+    published: datetime | None = None  # what discovery knew (feed, listing, sitemap)
+    language: str | None = None
+    via_feed: bool = False
+
+
+def source_spec(source: Source | None) -> tuple[dict[str, Any], str]:
+    """A source's article hints (as a dict) and time zone, from its synced ``config``."""
+    if source is None:
+        return {}, "UTC"
+    config = source.config or {}
+    hints = {k: v for k, v in (config.get("article") or {}).items() if v is not None}
+    return hints, str(config.get("timezone") or "UTC")
+
+
+def task_for(page: Page, source: Source | None) -> Task:
+    """The extraction task of a recorded page."""
+    hints, timezone = source_spec(source)
+    return Task(
+        page_id=page.id,
+        source_id=page.source_id,
+        url=page.final_url or page.url,
+        raw=page.raw or b"",
+        content_type=page.content_type,
+        # A rebuilt feed entry is not the site's page: the page hints do not apply to it.
+        hints={} if page.via_feed else hints,
+        timezone=timezone,
+        published=page.discovered_published,
+        language=page.discovered_language,
+        via_feed=bool(page.via_feed),
+    )
+
+
+@lru_cache(maxsize=256)
+def _hints(items: tuple[tuple[str, Any], ...]) -> ArticleHints:
+    """Validated hints, built once per distinct source (a worker sees few of them)."""
+    return ArticleHints(**dict(items))
+
+
+def extract(task: Task) -> Article:
+    """Clean one recorded page as its source says; ExtractionError names the URL on failure."""
+    article = extract_article(
+        task.url,
+        decompress(task.raw),
+        content_type=task.content_type,
+        hints=_hints(tuple(sorted(task.hints.items()))),
+        timezone=task.timezone,
+        language=task.language,
+    )
+    # The feed or listing date is applied before dedup, so the earliest copy becomes the origin.
+    published = better_date(
+        article.published, task.published, ZoneInfo(task.timezone), trust_discovered=task.via_feed
+    )
+    return article if published == article.published else replace(article, published=published)
+
+
+def extract_task(task: Task) -> Article | str:
+    """The worker's job: the article, or the ExtractionError message (counted bad_content)."""
+    try:
+        return extract(task)
+    except ExtractionError as exc:
+        return str(exc)
+
+
+def store_page(
+    session: Session,
+    page: Page,
+    extracted: Article | str,
+    *,
+    source: Source | None,
+    window: Window,
+    run_id: int | None,
+) -> StoreResult:
+    """Window check, then store, dedupe and match; marks the page processed with its outcome."""
+    if isinstance(extracted, str):
+        log.info("bad content at %s: %s", page.url, extracted)
+        result = StoreResult(Outcome.BAD_CONTENT, None)
+    elif window.excludes(extracted.published):
+        # Outside the recording run's window: no document. record_fetch queues the page again
+        # when a later run (a backfill covering its date) records it with another window.
+        result = StoreResult(Outcome.OUT_OF_WINDOW, None)
+    else:
+        url = page.final_url or page.url
+        result = store_article(session, url, extracted, source=source, page=page, run_id=run_id)
+    page.processed_at = utcnow()
+    page.outcome = str(result.outcome)
+    return result
+
+
 def process_page(
     session: Session,
     page: Page,
@@ -44,26 +158,17 @@ def process_page(
     source: Source | None,
     tally: RunTally | None,
     run_id: int | None = None,
+    window: Window | None = None,
 ) -> StoreResult:
-    """Extract, store, dedupe and match one fetched page; marks the page processed."""
-    # Naive dates printed on a page are in the source's own zone (seeds: `timezone`).
-    local_tz = source.config.get("timezone") if source is not None else None
-    try:
-        article = clean.extract(
-            page.final_url or page.url,
-            decompress(page.raw),
-            content_type=page.content_type,
-            local_tz=local_tz,
-        )
-    except ExtractionError as exc:
-        log.info("bad content at %s: %s", page.url, exc)
-        result = StoreResult(Outcome.BAD_CONTENT, None)
-    else:
-        result = store_article(
-            session, page.final_url or page.url, article, source=source, page=page, run_id=run_id
-        )
-    page.processed_at = utcnow()
-    page.outcome = str(result.outcome)
+    """Both halves for one page in this process (``window`` overrides the page's own)."""
+    result = store_page(
+        session,
+        page,
+        extract_task(task_for(page, source)),
+        source=source,
+        window=window or Window(page.window_start, page.window_end),
+        run_id=run_id,
+    )
     if tally is not None:
         tally.add(source.id if source else None, result.outcome)
     return result

@@ -12,41 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    delete,
-    select,
-)
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from pipeline.store.models import Base, Source, utcnow
+from pipeline.store.models import CrawlState, Source, utcnow
 
 SOURCE_KEY = ""  # the row describing the whole source
-
-
-class CrawlState(Base):
-    """Incremental-crawl state of one discovery URL of a source (or of the source, key "")."""
-
-    __tablename__ = "crawl_state"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(1000))
-    method: Mapped[str] = mapped_column(String(20))
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
-    high_water: Mapped[datetime | None] = mapped_column()
-    last_success_at: Mapped[datetime | None] = mapped_column()
-    last_attempt_at: Mapped[datetime | None] = mapped_column()
-    last_status: Mapped[int | None] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_crawl_state_source_key"),)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""SQLAlchemy 2 typed models. The Alembic migrations are the schema of record."""
+"""Every SQLAlchemy 2 typed model of newsmon, so ``Base.metadata`` is the whole schema.
+
+The Alembic migrations are the schema of record; ``tests/integration/test_migrations.py`` checks
+that they and these classes agree. Behaviour lives with the stages (``store.crawlstate``,
+``alerts.ledger``, ...); this module only describes the tables.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +58,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Full-text search lives only in the migrations (0001): SQLite's FTS5 virtual table with its
+# shadow tables and triggers, PostgreSQL's expression GIN index. No class maps them (search.py
+# queries them in SQL), so schema comparisons must not read them as tables to drop.
+FTS_PREFIXES = ("documents_fts", "ix_documents_search")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic autogenerate filter: everything except the migration-only full-text objects."""
+    return not (reflected and compare_to is None and (name or "").startswith(FTS_PREFIXES))
+
+
+# How the migrations are compared with these classes, by ``alembic revision --autogenerate``
+# (migrations/env.py) and by the migrations test.
+COMPARE_OPTIONS: dict[str, Any] = {
+    "compare_type": True,
+    "compare_server_default": True,
+    "include_object": include_object,
+}
+
+
 class Base(DeclarativeBase):
     """Declarative base with JSON mapped for dict/list annotations."""
 
@@ -61,6 +88,10 @@ class Base(DeclarativeBase):
         list[Any]: JSON,
         datetime: UTCDateTime,
     }
+
+
+# Source types that originate statements (the rest republish them).
+OFFICIAL_TYPES = frozenset({"ministry", "government"})
 
 
 class Source(Base):
@@ -79,7 +110,7 @@ class Source(Base):
     @property
     def official(self) -> bool:
         """Ministries and governments originate statements."""
-        return self.type in {"ministry", "government"}
+        return self.type in OFFICIAL_TYPES
 
 
 class Page(Base):
@@ -113,7 +144,7 @@ class Page(Base):
     window_start: Mapped[datetime | None] = mapped_column()
     window_end: Mapped[datetime | None] = mapped_column()
     recorded_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+        ForeignKey("runs.id", ondelete="SET NULL", name="fk_pages_recorded_run"), index=True
     )
 
 
@@ -219,3 +250,97 @@ class RunCount(Base):
     source_id: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
     outcome: Mapped[str] = mapped_column(String(30), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CrawlState(Base):
+    """Incremental-crawl state of one discovery URL of a source (or of the source, key "")."""
+
+    __tablename__ = "crawl_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(1000))
+    method: Mapped[str] = mapped_column(String(20))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    high_water: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    last_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_crawl_state_source_key"),)
+
+
+# The values of ``Alert.status`` and ``Alert.channel``.
+ALERT_STATUSES: tuple[str, ...] = ("pending", "sent", "failed", "suppressed", "muted")
+ALERT_CHANNELS: tuple[str, ...] = ("email", "webhook")
+
+
+class Alert(Base):
+    """One alert of one story on one topic to one subscriber through one channel.
+
+    A row names its story by the story's origin document when planned (cluster ids change when
+    dedup merges stories); see ``pipeline.alerts.ledger``.
+    """
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(100))
+    topic_id: Mapped[str] = mapped_column(String(100))
+    # The story's origin document when planned: the story's identity.
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    # The story's cluster id, refreshed from the document whenever the row is claimed.
+    cluster_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10), default="email")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    # instant | digest: how this row goes out (decided once, at planning).
+    delivery: Mapped[str] = mapped_column(String(10), default="instant")
+    caught_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_mode: Mapped[str] = mapped_column(String(20), default="scheduled")
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A sender owns a row while claimed_until is in the future (a crashed sender's lease expires).
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    # Assigned when first claimed and kept through retries: the same alert, the same Message-ID.
+    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    __table_args__ = (
+        UniqueConstraint(
+            "subscriber", "topic_id", "document_id", "channel", name="uq_alerts_sub_topic_story"
+        ),
+        Index("ix_alerts_status_channel", "status", "channel"),
+        Index("ix_alerts_document", "document_id"),
+    )
+
+
+class AlertMute(Base):
+    """A story an analyst silenced for everyone (``newsmon alerts mute CLUSTER``)."""
+
+    __tablename__ = "alert_mutes"
+    # The story's origin when muted; a story is muted when any of its documents is muted.
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    muted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorAlert(Base):
+    """State of one operator condition (a silent or failing source): one email per episode."""
+
+    __tablename__ = "operator_alerts"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[datetime | None] = mapped_column()
+    detail: Mapped[str] = mapped_column(Text, default="")
+    notified_at: Mapped[datetime | None] = mapped_column()
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,18 +8,23 @@ never cleans anything, so the same page is processed the same way whichever way 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline.store.models import Page, Source, utcnow
+from pipeline.errors import Outcome
+from pipeline.store.models import Document, Page, Source, utcnow
 from pipeline.text.urls import url_hash
 
 # zlib level 6 is the library default: ~4x on HTML at a fraction of level 9's cost.
 ZLIB_LEVEL = 6
+# URLs looked up per query by :func:`known_urls` (well under every database's bind limit).
+KNOWN_BATCH = 500
+# The outcome the process stage gives a page whose date falls outside its recording window.
+OUT_OF_WINDOW = str(Outcome.OUT_OF_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,69 @@ def record_fetch(
             page.raw, page.raw_size = packed, len(body)
             page.processed_at = None
             page.outcome = None
-    if page.outcome == "out_of_window" and new_window:
+    if page.outcome == OUT_OF_WINDOW and new_window:
         page.processed_at = None
         page.outcome = None
     session.flush()
     return page
+
+
+def known_urls(
+    session: Session, urls: Iterable[str], *, window: Window = NO_WINDOW
+) -> dict[str, datetime | None]:
+    """URLs already stored (a recorded page or a document) -> when the page was last fetched.
+
+    In a run with a window, a page that another window left out (``out_of_window``) is not
+    known: the run fetches and records it again, which queues it for processing in this window.
+    """
+    wanted = {url_hash(u): u for u in urls}
+    hashes = list(wanted)
+    windowed = window != NO_WINDOW
+    found: dict[str, datetime | None] = {}
+    for start in range(0, len(hashes), KNOWN_BATCH):
+        chunk = hashes[start : start + KNOWN_BATCH]
+        pages = select(Page.url_hash, Page.fetched_at).where(Page.url_hash.in_(chunk))
+        if windowed:
+            # NULL-safe comparisons: a pending page (outcome NULL) stays known.
+            left_out = and_(
+                Page.outcome.is_not_distinct_from(OUT_OF_WINDOW),
+                or_(
+                    Page.window_start.is_distinct_from(window.start),
+                    Page.window_end.is_distinct_from(window.end),
+                ),
+            )
+            pages = pages.where(~left_out)
+        for key, fetched in session.execute(pages):
+            found[wanted[key]] = fetched
+        for (key,) in session.execute(
+            select(Document.url_hash).where(Document.url_hash.in_(chunk))
+        ):
+            found.setdefault(wanted[key], None)
+    return found
+
+
+def recheck_candidates(
+    session: Session,
+    source_id: int,
+    *,
+    published_since: datetime,
+    fetched_before: datetime,
+    limit: int,
+) -> list[tuple[str, str | None, str | None]]:
+    """(url, etag, last_modified) of a source's recent documents whose page we fetched, newest
+    first: the pages a corrections re-check asks for again with a conditional GET."""
+    when = func.coalesce(Document.published_at, Document.first_seen_at)
+    rows = session.execute(
+        select(Page.url, Page.etag, Page.last_modified)
+        .select_from(Document)
+        .join(Page, Page.id == Document.page_id)
+        .where(
+            Document.source_id == source_id,
+            when >= published_since,
+            Page.status == 200,
+            Page.fetched_at < fetched_before,
+        )
+        .order_by(when.desc())
+        .limit(limit)
+    )
+    return [(r.url, r.etag, r.last_modified) for r in rows]

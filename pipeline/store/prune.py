@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from pipeline.errors import InputError
 from pipeline.store.db import get_engine, session_scope, with_retries
-from pipeline.store.models import Cluster, Document, Match, Page, utcnow
+from pipeline.store.models import Alert, Cluster, Document, Match, Page, utcnow
 from pipeline.store.runs import finish_run, start_run
 
 # Pages cleared per transaction: short transactions, so crawls and processing run alongside.
@@ -39,8 +39,6 @@ class PruneReport:
 
 def _kept_counts() -> dict[str, int]:
     """Row counts of what pruning keeps (printed so the operator sees nothing else went)."""
-    from pipeline.alerts.ledger import Alert
-
     with session_scope() as session:
         return {
             name: int(session.scalar(select(func.count()).select_from(model)) or 0)

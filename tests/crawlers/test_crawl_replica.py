@@ -1,4 +1,8 @@
-"""End-to-end crawls of the offline replica (subprocess spiders, SQLite, loopback only)."""
+"""End-to-end crawls of the offline replica (subprocess spiders, SQLite, loopback only).
+
+A crawl only fetches and records pages; documents appear when the process stage runs
+(``process_pending``, the DAG's ``process`` task), so every test processes after crawling.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pipeline.config.sources import FeedMethod, load_sources
 from pipeline.devtools.replay.server import ReplayServer
 from pipeline.errors import ConfigError, Outcome
 from pipeline.stages.crawl import run_crawl
+from pipeline.stages.ingest import process_pending
 from pipeline.store.crawlstate import SOURCE_KEY, list_states
 from pipeline.store.db import session_scope
 from pipeline.store.models import Document, Page
@@ -25,12 +30,46 @@ from tests.crawlers.conftest import FAST, TOPICS, replica_sources
 # + full-text yandex feed.
 MAIN = ["mid-ru", "kremlin", "tass"]
 MAIN_SITES = ["mid.ru", "kremlin.ru", "en.kremlin.ru", "tass.com", "tass.ru"]
+# Sites whose feeds carry the full text: their entries are recorded, their pages never fetched.
+FULL_TEXT_SITES = {"kremlin.ru", "en.kremlin.ru", "tass.ru"}
 
 
 def stored_urls() -> set[str]:
     """URLs of every stored document."""
     with session_scope() as session:
         return set(session.scalars(select(Document.url)))
+
+
+def recorded_urls() -> set[str]:
+    """URLs of every recorded page."""
+    with session_scope() as session:
+        return set(session.scalars(select(Page.url)))
+
+
+def check_discovery(replay: ReplayServer, run_id: int, sites: list[str]) -> None:
+    """Each recorded page carries its article's discovery date and title, and the run id."""
+    by_url = {
+        replay.article_url(site, a.id): (site, a) for site in sites for a in replay.articles(site)
+    }
+    with session_scope() as session:
+        pages = list(session.scalars(select(Page)))
+    assert pages
+    for page in pages:
+        site, art = by_url[page.url]
+        assert page.recorded_run_id == run_id and page.processed_at is None, page.url
+        assert page.discovery_method in ("feed", "listing", "sitemap"), page.url
+        assert page.discovered_title == art.title, page.url
+        # Feeds and listings give the time to the minute, sitemaps the modification time.
+        if page.discovery_method != "sitemap":
+            assert page.discovered_published == art.published, page.url
+        assert page.window_start is None and page.window_end is None  # no explicit window
+        # Full-text feed entries are recorded as they came: the site's page is not fetched.
+        assert page.via_feed == (site in FULL_TEXT_SITES), page.url
+
+
+def process() -> Counter[str]:
+    """Run the process stage over every recorded page; its outcome counts."""
+    return Counter(process_pending().outcomes)
 
 
 def expected_urls(
@@ -69,11 +108,18 @@ def test_first_run_second_run_and_new_article(
     now = datetime.now(UTC)
     first = run_crawl(MAIN, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
     assert first.ok
-    # Every article of the default first-run window (NEWSMON_FIRST_RUN_DAYS=7) is stored once.
+    # Every article of the default first-run window (NEWSMON_FIRST_RUN_DAYS=7) is recorded
+    # once, with what its feed or listing said about it; nothing is a document yet.
     want = expected_urls(replay, MAIN_SITES, now - timedelta(days=7), now + timedelta(days=1))
-    assert want and stored_urls() == want
+    assert want and recorded_urls() == want
+    assert stored_urls() == set()
     totals = first.totals()
-    assert totals[Outcome.NEW] + totals[Outcome.DUPLICATE] == len(want)
+    assert totals[Outcome.RECORDED] == len(want)
+    assert not {Outcome.NEW, Outcome.DUPLICATE, Outcome.OUT_OF_WINDOW} & set(totals)
+    check_discovery(replay, first.run_id, MAIN_SITES)
+    processed = process()
+    assert processed[Outcome.NEW] + processed[Outcome.DUPLICATE] == len(want)
+    assert stored_urls() == want
     articles = article_paths(replay, MAIN_SITES)
     fetched = Counter((r.site, r.path) for r in replay.requests if (r.site, r.path) in articles)
     assert fetched and max(fetched.values()) == 1
@@ -89,6 +135,7 @@ def test_first_run_second_run_and_new_article(
     assert len(feed_requests) == len(feeds)
     assert all(r.status == 304 and r.if_none_match for r in feed_requests)
     assert set(second.totals()) == {Outcome.NOT_MODIFIED}
+    assert sum(process().values()) == 0
     assert stored_urls() == want
 
     new = replay.publish("mid.ru", "2052240")
@@ -98,8 +145,9 @@ def test_first_run_second_run_and_new_article(
     assert [(r.site, r.path) for r in replay.requests if (r.site, r.path) in articles] == [
         ("mid.ru", new.path)
     ]
+    assert third.counts["mid-ru"][Outcome.RECORDED] == 1
+    assert process() == Counter({Outcome.NEW: 1})
     assert stored_urls() == want | {replay.article_url("mid.ru", "2052240")}
-    assert third.counts["mid-ru"][Outcome.NEW] == 1
 
 
 @pytest.mark.slow
@@ -116,6 +164,11 @@ def test_backfill_fetches_only_the_window(
     assert report.ok
     want = expected_urls(replay, ["mid.ru"], since, until)
     assert len(want) >= 3
+    assert report.counts["mid-ru"][Outcome.RECORDED] == len(want)
+    with session_scope() as session:
+        windows = set(session.execute(select(Page.window_start, Page.window_end)))
+    assert windows == {(since, until)}  # each page carries the run's window
+    assert process()[Outcome.NEW] == len(want)
     assert stored_urls() == want
     articles = article_paths(replay, ["mid.ru"])
     fetched = {
@@ -143,6 +196,7 @@ def test_backfill_with_archive_pages_sitemap_index_and_paged_feed(
         names, since, until, sources_file=sources, polite=False, group=True, scrapy_settings=FAST
     )
     assert report.ok
+    process()
     # news.am per-day archive pages, the TASS sitemap index and the Kremlin paged feed reach
     # back into the window. (tass.ru is feed-only and its feed cannot be paged back.)
     sites = ["news.am", "tass.com", "kremlin.ru", "en.kremlin.ru"]
@@ -174,22 +228,31 @@ def test_faults_are_counted_and_the_crawl_continues(
     items = replay.articles("faults.test")
     page_outcomes = sum(faults.values()) - faults[Outcome.LISTED] - 2
     assert page_outcomes == len(items)  # exactly one counted outcome per feed item
-    assert faults[Outcome.NEW] == 2  # good-1, good-2
+    assert faults[Outcome.RECORDED] == 3  # good-1, good-2, binary-as-html (read when processed)
     assert faults[Outcome.ROBOTS_DENIED] == 1  # /private/hidden-report
     assert faults[Outcome.OFFSITE] == 1  # redirect to offsite.test
     assert faults[Outcome.TOO_LARGE] == 1
-    assert faults[Outcome.BAD_CONTENT] == 4  # pdf, binary-as-html, malformed feed, entities
+    assert faults[Outcome.BAD_CONTENT] == 3  # pdf (by its type), malformed feed, entities
     assert faults[Outcome.HTTP_ERROR] == 4  # 500, 404, timeout, redirect loop
+    processed = process_pending(source_names=["replica-faults"]).outcomes
+    assert processed == {Outcome.NEW: 2, Outcome.BAD_CONTENT: 1}
     paths = {r.path for r in replay.requests_for("faults.test")}
     assert not any(p.startswith("/private/") for p in paths)  # robots.txt obeyed
     assert replay.requests_for("offsite.test") == []
     assert all(r.user_agent == get_settings().user_agent for r in replay.requests)
     # The other source in the same process was crawled normally.
-    assert report.counts["mid-ru"][Outcome.NEW] >= 3
+    assert report.counts["mid-ru"][Outcome.RECORDED] >= 3
     with session_scope() as session:
         state = {s.key: s for s in list_states(session, "replica-faults")}
     assert state[SOURCE_KEY].last_error  # the source is not "successful"
     assert state[SOURCE_KEY].last_success_at is None
+    # The extension saved each feed's own state: the good one succeeded, the bad ones did not.
+    feeds = feed_urls(sources, ["replica-faults"])
+    assert set(feeds) <= set(state)
+    good = [u for u in feeds if state[u].last_error is None]
+    assert len(good) == 1 and state[good[0]].last_success_at is not None
+    for url in set(feeds) - set(good):
+        assert state[url].last_success_at is None and state[url].last_error
 
 
 @pytest.mark.slow
@@ -205,7 +268,8 @@ def test_corrections_state_and_reset_via_cli(
     runner = CliRunner()
     first = runner.invoke(app, ["crawl", "--source", "mid-ru", "--no-polite"])
     assert first.exit_code == 0, first.output
-    assert "new" in first.stdout
+    assert "recorded" in first.stdout
+    assert process()[Outcome.NEW] >= 3
 
     # An article is corrected on the site; our copy was fetched a day ago.
     art = replay.articles("mid.ru", lang="en")[0]
@@ -219,8 +283,9 @@ def test_corrections_state_and_reset_via_cli(
     replay.clear_requests()
     second = run_crawl(["mid-ru"], sources_file=sources, polite=False, scrapy_settings=FAST)
     counts = second.counts["mid-ru"]
-    assert counts[Outcome.UPDATED] == 1
+    assert counts[Outcome.RECORDED] == 1  # the corrected page
     assert counts[Outcome.NOT_MODIFIED] >= 2  # feeds/listings and unchanged articles
+    assert process() == Counter({Outcome.UPDATED: 1})
     rechecked = [r for r in replay.requests if r.path == art.path]
     assert len(rechecked) == 1 and rechecked[0].if_none_match
     with session_scope() as session:
@@ -271,7 +336,10 @@ def test_crawl_on_postgresql(
     assert first.ok
     sites = ["mid.ru", "kremlin.ru", "en.kremlin.ru"]
     want = expected_urls(replay, sites, now - timedelta(days=7), now + timedelta(days=1))
-    assert want and stored_urls() == want
+    assert want and recorded_urls() == want and stored_urls() == set()
+    check_discovery(replay, first.run_id, sites)
+    process()
+    assert stored_urls() == want
     replay.clear_requests()
     second = run_crawl(names, sources_file=sources, polite=False, group=True, scrapy_settings=FAST)
     assert set(second.totals()) == {Outcome.NOT_MODIFIED}

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from scrapy.http import HtmlResponse
 
-from crawlers.pipelines import better_date
 from crawlers.spiders.listing import listed_items, parse_listing_date
+from pipeline.clean.dates import better_date
 from pipeline.config.sources import ListingMethod
 
 MID_LISTING = """<html><body><ul class="announce">
@@ -63,6 +63,34 @@ def test_mid_listing_items_dates_and_duplicates() -> None:
     assert first.published == datetime(2026, 11, 25, 15, 40, tzinfo=UTC) and not first.date_only
     # No time printed: the format does not fit, the localized parser reads the day.
     assert second.published == datetime(2026, 11, 23, 21, 0, tzinfo=UTC) and second.date_only
+    # The link's text is the title the listing gives (recorded with the page).
+    assert [i.title for i in items] == ["Talks", "Statement"]
+
+
+def test_listing_titles_from_the_title_selector_or_the_item_itself() -> None:
+    body = """<html><body>
+<a class="card" href="/news/1"><div class="card__head">  Border
+  commission meets </div><span class="card__date">25.11.2026</span></a>
+<a class="card" href="/news/2"><span class="card__date">24.11.2026</span></a>
+</body></html>"""
+    page = response("https://example.org/news/", body)
+    tz = ZoneInfo("Asia/Baku")
+    with_title = ListingMethod(
+        method="listing",
+        url="https://example.org/news/",
+        item="a.card",
+        link="::attr(href)",
+        title="div.card__head::text",
+    )
+    assert [i.title for i in listed_items(page, with_title, tz)] == [
+        "Border commission meets",
+        None,  # no title element and no text of its own beyond the date: no title
+    ]
+    # Without a title selector the item (which is the link) gives its text, less its date.
+    plain = with_title.model_copy(update={"title": None, "date": "span.card__date::text"})
+    assert [i.title for i in listed_items(page, plain, tz)] == ["Border commission meets", None]
+    undated = with_title.model_copy(update={"title": None})
+    assert listed_items(page, undated, tz)[1].title == "24.11.2026"
 
 
 def test_armenian_listing_date_with_comma() -> None:

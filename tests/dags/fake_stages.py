@@ -27,8 +27,7 @@ def run_crawl(
     source_names: list[str], since: datetime | None, until: datetime | None, **_: Any
 ) -> Any:
     """Record the window; fail for good for the sources listed in FAKE_FAIL."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from pipeline.errors import ConfigError
     from pipeline.stages.crawl import CrawlReport, SourceCrawl
 
     failing = {s for s in os.environ.get("FAKE_FAIL", "").split(",") if s}
@@ -39,7 +38,9 @@ def run_crawl(
         until=until.isoformat() if until else None,
     )
     if failing & set(source_names):
-        raise AirflowFailException(f"fake failure for {source_names}")
+        # A permanent library error: the DAG's fail_fast must fail the task without retries
+        # (retries would wait minutes and then time the test out).
+        raise ConfigError(f"fake failure for {source_names}")
     crawls = [SourceCrawl(source_names, 0, 0.1, Path("/dev/null"))]
     counts = {name: Counter({"new": 2, "not_modified": 1}) for name in source_names}
     return CrawlReport(run_id=0, crawls=crawls, counts=counts)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pipeline.errors import InputError
+from pipeline.errors import CrawlFailed, InputError
 from pipeline.stages import orchestrate
 from pipeline.store import db
 from pipeline.store.models import Run
@@ -74,7 +74,8 @@ def test_reprocess_alerts_default_to_the_digest(requested: str | None, mode: str
 def test_reprocess_window_days_are_inclusive_and_checked() -> None:
     since, until = orchestrate.reprocess_window("2026-03-01", "2026-03-02")
     assert since == datetime(2026, 3, 1, tzinfo=UTC)
-    assert until == datetime(2026, 3, 3, tzinfo=UTC)  # the end of the last day
+    # The last moment of the last day: windows are closed, consumers keep ``when <= until``.
+    assert until == datetime(2026, 3, 3, tzinfo=UTC) - timedelta(microseconds=1)
     assert orchestrate.reprocess_window(None, "") == (None, None)
     with pytest.raises(InputError, match="empty"):
         orchestrate.reprocess_window("2026-03-05", "2026-03-01")
@@ -137,7 +138,8 @@ def test_a_failed_crawl_subprocess_fails_the_task(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         pipeline.stages.crawl, "run_crawl", lambda *a, **k: FakeReport(8, [FakeCrawl(1)], {})
     )
-    with pytest.raises(orchestrate.CrawlFailed, match="crawl of tass failed"):
+    # A library error (retryable: the site may be back), not an Airflow one.
+    with pytest.raises(CrawlFailed, match="crawl of tass failed"):
         orchestrate.crawl_source("tass")
 
 

@@ -21,12 +21,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from pipeline.alerts import Alert, run_alerts
+from pipeline.alerts import run_alerts
 from pipeline.alerts import send as send_module
-from pipeline.alerts.ledger import OperatorAlert
 from pipeline.alerts.send import LEASE
 from pipeline.config.settings import get_settings
 from pipeline.store.db import session_scope
+from pipeline.store.models import Alert, OperatorAlert
 from pipeline.store.runs import add_count, run_counts, start_run
 from tests.alerts_data import DAY1, copy_of, match, source, story, subscribers
 
@@ -392,7 +392,9 @@ def test_operator_alert_once_until_recovery(
 def test_airflow_smtp_default_connection_is_the_same_code_path(
     db_url: str, smtp: Sink, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    """Without NEWSMON_SMTP_URL the Airflow connection smtp_default is used (Task SDK lookup)."""
+    """Without NEWSMON_SMTP_URL the DAG's mailer reads Airflow's smtp_default (Task SDK lookup)."""
+    from pipeline.airflow.connections import smtp_mailer
+
     monkeypatch.delenv("NEWSMON_SMTP_URL")
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     monkeypatch.setenv(
@@ -402,7 +404,7 @@ def test_airflow_smtp_default_connection_is_the_same_code_path(
     get_settings.cache_clear()
     with session_scope(db_url) as s:
         story(s, n=1)
-    report = run_alerts(now=DAY1, subscribers=subscribers(INSTANT))
+    report = run_alerts(now=DAY1, subscribers=subscribers(INSTANT), mailer_factory=smtp_mailer)
     assert report.emails_sent == 1
     assert smtp.envelopes == [("af@example.org", ["desk@example.org"])]
 
@@ -410,13 +412,15 @@ def test_airflow_smtp_default_connection_is_the_same_code_path(
 def test_no_smtp_configured_is_a_clear_error_and_loses_nothing(
     db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
+    from pipeline.airflow.connections import smtp_mailer
     from pipeline.errors import ConfigError
 
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     with session_scope(db_url) as s:
         story(s, n=1)
-    with pytest.raises(ConfigError, match="NEWSMON_SMTP_URL"):
-        run_alerts(now=DAY1, subscribers=subscribers(INSTANT))
+    # Neither NEWSMON_SMTP_URL nor Airflow's smtp_default (the DAG's and the CLI's lookup).
+    with pytest.raises(ConfigError, match=r"NEWSMON_SMTP_URL.*smtp_default"):
+        run_alerts(now=DAY1, subscribers=subscribers(INSTANT), mailer_factory=smtp_mailer)
     (row,) = ledger(db_url)
     assert (row.status, row.claim_token, row.attempts) == ("pending", None, 0)

@@ -234,7 +234,7 @@ def test_news_monitor_and_backfill_on_celery(
                 "NEWSMON_MODE": "test",
                 "NEWSMON_SOURCES_FILE": str(sources_file),
                 "NEWSMON_DATABASE_URL": pg_url,
-                "AIRFLOW_VAR_NEWSMON_DAILY_HOUR": "0",
+                "NEWSMON_DAILY_HOUR": "0",
                 "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(
                     {
                         "conn_type": "smtp",

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from pipeline.alerts import Alert, run_alerts
+from pipeline.alerts import run_alerts
 from pipeline.alerts.subscribers import load_subscribers
 from pipeline.clean import Article
 from pipeline.config.settings import get_settings
@@ -27,7 +27,7 @@ from pipeline.devtools.synthetic import Generator, SyntheticDoc, to_html
 from pipeline.stages.ingest import ingest_paths
 from pipeline.stages.process import store_article
 from pipeline.store.db import reset_engines, session_scope
-from pipeline.store.models import Document, utcnow
+from pipeline.store.models import Alert, Document, utcnow
 from tests.reliability.helpers import consistency_problems, count, start, stored_result
 
 SUBSCRIBERS = """\

@@ -21,12 +21,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from pipeline.alerts import Alert, run_alerts
+from pipeline.alerts import run_alerts
 from pipeline.alerts.send import LEASE
 from pipeline.config.settings import get_settings
 from pipeline.stages.ingest import ingest_paths
 from pipeline.store.db import reset_engines, session_scope
-from pipeline.store.models import Document, Page, utcnow
+from pipeline.store.models import Alert, Document, Page, utcnow
 from tests.alerts_data import story, subscribers
 from tests.reliability.helpers import (
     NEWSMON,
@@ -105,6 +105,122 @@ def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> 
     assert again.returncode == 0, err
     assert count(pg_url, Document) == 80
     assert consistency_problems(pg_url) == []
+
+
+PROCESS_PAGES = 300
+
+
+def _record_pages(folder: Path, n: int, seed: int) -> None:
+    """Write ``n`` synthetic pages and record them as fetched (the crawl's part)."""
+    from pipeline.stages.ingest import page_url, read_html, source_for, synced_sources
+    from pipeline.store.pages import Discovery, record_fetch
+
+    write_pages(folder, n, seed=seed)
+    with session_scope() as session:
+        known = synced_sources(session)
+        for path in sorted(folder.iterdir()):
+            body = read_html(path)
+            url = page_url(path, body)
+            record_fetch(
+                session,
+                url,
+                source=source_for(url, known),
+                status=200,
+                body=body,
+                headers={"content-type": "text/html"},
+                discovery=Discovery("sitemap"),
+            )
+
+
+def _processed(url: str) -> int:
+    """Pages the process stage has finished."""
+    from sqlalchemy import func
+
+    from tests.reliability.helpers import engine
+
+    eng = engine(url)
+    try:
+        with eng.connect() as conn:
+            q = select(func.count()).select_from(Page).where(Page.processed_at.is_not(None))
+            return int(conn.scalar(q) or 0)
+    finally:
+        eng.dispose()
+
+
+def _run_totals(url: str) -> dict[int, int]:
+    """Counted outcomes per process run."""
+    from pipeline.store.models import Run, RunCount
+
+    with session_scope(url) as session:
+        runs = session.scalars(select(Run.id).where(Run.kind == "process").order_by(Run.id))
+        return {
+            run_id: sum(session.scalars(select(RunCount.count).where(RunCount.run_id == run_id)))
+            for run_id in list(runs)
+        }
+
+
+@pytest.mark.slow
+def test_kill_mid_newsmon_process_then_rerun_completes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL of `newsmon process` (writer and worker pool) mid-run: the rerun finishes."""
+    import json
+
+    from pipeline.stages.ingest import process_pending
+
+    _record_pages(tmp_path / "pages", PROCESS_PAGES, seed=9)
+    proc = start([*NEWSMON, "process", "--workers", "2"])
+    wait_until(lambda: count(db_url, Document) >= 60, timeout=300, proc=proc)
+    kill_group(proc)
+    assert proc.returncode == -9
+    done = _processed(db_url)
+    assert count(db_url, Document) == done < PROCESS_PAGES, "finished before the kill"
+    assert consistency_problems(db_url, pages_done=False) == []
+    # Pages are marked processed in their batch's transaction, counters too: the killed run
+    # counted exactly the pages it committed.
+    assert list(_run_totals(db_url).values()) == [done]
+
+    rerun = run_cli("process", "--workers", "2", "--json", timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["pages"] == PROCESS_PAGES - done  # the rest, nothing twice
+    assert list(_run_totals(db_url).values()) == [done, PROCESS_PAGES - done]
+    assert count(db_url, Document) == PROCESS_PAGES
+    assert consistency_problems(db_url) == []
+    # The same stored result as one uninterrupted run.
+    once = f"sqlite:///{tmp_path / 'once.db'}"
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", once)
+    get_settings.cache_clear()
+    reset_engines()
+    _record_pages(tmp_path / "again", PROCESS_PAGES, seed=9)
+    process_pending()
+    assert stored_result(db_url) == stored_result(once)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_newsmon_process_cleanly(db_url: str, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group): exit 130, what was done is kept."""
+    import json
+    import os
+    import signal
+
+    _record_pages(tmp_path / "pages", 160, seed=4)
+    proc = start([*NEWSMON, "process", "--workers", "2", "--json"])
+    wait_until(lambda: count(db_url, Document) >= 10, timeout=300, proc=proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    report = json.loads(out)
+    done = _processed(db_url)
+    assert report["interrupted"] and report["pages"] == done < 160
+    assert count(db_url, Document) == done
+    assert consistency_problems(db_url, pages_done=False) == []
+    rerun = run_cli("process", "--workers", "2", "--json", timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["pages"] == 160 - done
+    assert count(db_url, Document) == 160
+    assert consistency_problems(db_url) == []
 
 
 class SlowSink:
@@ -200,11 +316,13 @@ run_crawl(["mid-ru"], sources_file=Path(sys.argv[1]), polite=False,
 def test_kill_mid_crawl_then_rerun_stores_every_article_once(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The crawl records pages one transaction each: a kill loses only the page in flight."""
     from datetime import UTC, datetime
     from urllib.parse import urlsplit
 
     from pipeline.devtools.replay import start_replay
     from pipeline.stages.crawl import run_crawl
+    from pipeline.stages.ingest import process_pending
     from tests.crawlers.conftest import FAST, TOPICS, replica_sources
     from tests.crawlers.test_crawl_replica import expected_urls
 
@@ -224,20 +342,22 @@ def test_kill_mid_crawl_then_rerun_stores_every_article_once(
         stuck = inside[-1]
         replay.set_fault("mid.ru", stuck.path, "slow")
         proc = start([sys.executable, "-c", CRAWL, str(sources)])
-        wait_until(lambda: count(db_url, Document) >= 2, timeout=180, proc=proc)
+        wait_until(lambda: count(db_url, Page) >= 2, timeout=180, proc=proc)
         kill_group(proc)  # the newsmon process and its scrapy child
         with session_scope() as session:
-            at_kill = {urlsplit(u).path for u in session.scalars(select(Document.url))}
+            at_kill = {urlsplit(u).path for u in session.scalars(select(Page.url))}
         assert 2 <= len(at_kill) < len(want)
-        assert consistency_problems(db_url) == []
+        assert count(db_url, Document) == 0  # the crawl records; processing comes after
+        assert consistency_problems(db_url, pages_done=False) == []
         replay.set_fault("mid.ru", stuck.path, None)
         replay.clear_requests()
         report = run_crawl(["mid-ru"], sources_file=sources, polite=False, scrapy_settings=FAST)
         assert report.ok
+        process_pending()
         with session_scope() as session:
             stored = set(session.scalars(select(Document.url)))
         assert want <= stored and len(stored) == count(db_url, Document)
-        # The rerun fetched only what the killed run had not stored.
+        # The rerun fetched only what the killed run had not recorded.
         fetched = {r.path for r in replay.requests_for("mid.ru")}
         assert stuck.path in fetched and not fetched & at_kill
         assert consistency_problems(db_url) == []

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from pipeline.alerts import Alert, run_alerts
+from pipeline.alerts import run_alerts
 from pipeline.stages.ingest import ingest_paths
 from pipeline.store.db import session_scope
-from pipeline.store.models import Page, Run, utcnow
+from pipeline.store.models import Alert, Page, Run, utcnow
 from pipeline.store.pages import record_fetch
 from tests.alerts_data import subscribers
 from tests.conftest import FIXTURES

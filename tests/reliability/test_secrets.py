@@ -18,10 +18,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
-from pipeline.alerts import Alert, run_alerts
+from pipeline.alerts import run_alerts
 from pipeline.config.settings import PROJECT_ROOT, get_settings
 from pipeline.store.db import display_url, session_scope
-from pipeline.store.models import Run, utcnow
+from pipeline.store.models import Alert, Run, utcnow
 from tests.alerts_data import story, subscribers
 from tests.conftest import FIXTURES
 from tests.reliability.helpers import child_env, invoke, run_cli

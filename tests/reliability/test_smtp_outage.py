@@ -12,12 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from pipeline.alerts import Alert
 from pipeline.config.settings import get_settings
 from pipeline.devtools.synthetic import documents, to_html
 from pipeline.stages.ingest import ingest_paths
 from pipeline.store.db import session_scope
-from pipeline.store.models import utcnow
+from pipeline.store.models import Alert, utcnow
 from tests.alerts_data import story
 from tests.integration.test_alerts_smtp import Sink, free_port
 from tests.reliability.helpers import invoke

@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from pipeline.alerts import Alert
 from pipeline.cli import _register, app
 from pipeline.config.settings import get_settings
 from pipeline.store.db import session_scope
-from pipeline.store.models import utcnow
+from pipeline.store.models import Alert, utcnow
 from tests.alerts_data import story
 
 SUBS = """\

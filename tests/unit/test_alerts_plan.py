@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.alerts.ledger import Alert, AlertMute, mute_cluster, plan_alerts
+from pipeline.alerts.ledger import mute_cluster, plan_alerts
 from pipeline.alerts.send import claim, digest_boundary, due_rows, group_rows
 from pipeline.store.db import session_scope
-from pipeline.store.models import Cluster
+from pipeline.store.models import Alert, AlertMute, Cluster
 from tests.alerts_data import DAY1, copy_of, match, story, subscribers
 
 INSTANT = {"id": "desk", "email": "desk@example.org", "mode": "instant"}

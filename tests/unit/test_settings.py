@@ -19,6 +19,7 @@ def test_defaults_resolve_from_project_root_not_cwd(
     assert s.var_dir == PROJECT_ROOT / "var"
     assert s.database_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'newsmon.db'}"
     assert s.timezone == "UTC"
+    assert s.daily_hour == 6
 
 
 def test_database_default_follows_var_dir(tmp_path: Path) -> None:
@@ -32,9 +33,11 @@ def test_typed_values() -> None:
             "NEWSMON_FIRST_RUN_DAYS": "3",
             "NEWSMON_DOWNLOAD_DELAY": "0.5",
             "NEWSMON_TIMEZONE": "Asia/Yerevan",
+            "NEWSMON_DAILY_HOUR": "0",
         }
     )
     assert s.first_run_days == 3
+    assert s.daily_hour == 0
     assert s.download_delay == 0.5
     assert str(s.tz) == "Asia/Yerevan"
 
@@ -52,6 +55,9 @@ def test_typo_fails_loudly_with_a_hint() -> None:
         ({"NEWSMON_FIRST_RUN_DAYS": "seven"}, "expected an integer"),
         ({"NEWSMON_TIMEZONE": "Mars/Olympus"}, "not an IANA zone"),
         ({"NEWSMON_MODE": "prod"}, "expected production, test or demo"),
+        ({"NEWSMON_DAILY_HOUR": "24"}, "NEWSMON_DAILY_HOUR=24: expected an hour 0-23"),
+        ({"NEWSMON_DAILY_HOUR": "-1"}, "NEWSMON_DAILY_HOUR=-1: expected an hour 0-23"),
+        ({"NEWSMON_DAILY_HOUR": "six"}, "NEWSMON_DAILY_HOUR='six': expected an integer"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from pipeline.store.models import Base
+from pipeline.store.models import COMPARE_OPTIONS, Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,12 +18,20 @@ def run() -> None:
         engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
         with engine.begin() as conn:
             context.configure(
-                connection=conn, target_metadata=target_metadata, render_as_batch=True
+                connection=conn,
+                target_metadata=target_metadata,
+                render_as_batch=True,
+                **COMPARE_OPTIONS,
             )
             with context.begin_transaction():
                 context.run_migrations()
         return
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        **COMPARE_OPTIONS,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
