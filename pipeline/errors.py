@@ -30,6 +30,7 @@ class Outcome(StrEnum):
     MATCHED = "matched"
     SENT = "sent"
     SEND_FAILED = "send_failed"
+    HELD = "held"  # an alert not delivered this run, to be retried (the mail server away)
     SUPPRESSED = "suppressed"
 
 
@@ -71,6 +72,12 @@ class InputError(NewsmonError):
 
 
 class SendError(NewsmonError):
-    """An alert could not be delivered; it stays pending."""
+    """An alert could not be delivered this time; it is held and retried."""
+
+    outcome = Outcome.SEND_FAILED
+
+
+class DeliveryError(NewsmonError):
+    """Alerts failed for good (a recipient refused, too old) or the mail server is misconfigured."""
 
     outcome = Outcome.SEND_FAILED

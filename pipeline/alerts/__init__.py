@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pipeline.alerts.feeds import write_feeds
 from pipeline.alerts.ledger import (
@@ -26,8 +27,8 @@ from pipeline.alerts.ledger import (
     normalise_mode,
     plan_alerts,
 )
-from pipeline.alerts.operator import OperatorReport, send_operator
-from pipeline.alerts.send import SendReport, send_emails
+from pipeline.alerts.operator import OperatorReport, record_delivery, send_operator
+from pipeline.alerts.send import LEASE, SendReport, send_emails
 from pipeline.alerts.smtp import Mailer
 from pipeline.alerts.subscribers import SubscriberSet, load_subscribers
 from pipeline.alerts.webhook import Poster, send_webhooks
@@ -64,7 +65,15 @@ class AlertReport:
     email_failures: int = 0
     webhooks_sent: int = 0
     webhook_failures: int = 0
-    pending: int = 0  # rows still waiting (digests not yet due, failures to retry)
+    pending: int = 0  # rows never tried yet (digests not yet due)
+    alerts_held: int = 0  # rows held for a retry after a failure that may pass (whole ledger)
+    alerts_failed: int = 0  # rows refused for good this run (5xx to the recipient or message)
+    alerts_expired: int = 0  # rows given up this run: older than NEWSMON_ALERT_MAX_AGE_DAYS
+    held_delivered: int = 0  # of alerts_sent: rows an earlier failure had held
+    mail_misconfigured: bool = False  # AUTH rejected, STARTTLS unavailable, our sender refused
+    outage_started: bool = False  # the mail server became unusable this run (operator told)
+    outage_ended: bool = False  # ... and answered again this run (operator told)
+    held_reasons: list[str] = field(default_factory=list)  # the held rows' errors, most common
     feeds: int = 0
     operator_emails: int = 0
     operator_active: list[str] = field(default_factory=list)
@@ -75,6 +84,33 @@ class AlertReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly copy."""
         return dict(self.__dict__)
+
+    @property
+    def delivery(self) -> str:
+        """``ok`` (all due delivered), ``held`` (some wait for a retry) or ``failed``.
+
+        ``failed``: an alert was refused for good or given up, or the mail server is misconfigured
+        (its alerts stay held, but no retry helps until someone fixes the configuration).
+        """
+        if self.alerts_failed or self.alerts_expired or self.mail_misconfigured:
+            return "failed"
+        return "held" if self.alerts_held else "ok"
+
+    def problem(self) -> str:
+        """One line saying what was not delivered and why (empty when all was)."""
+        parts = []
+        if self.alerts_failed:
+            parts.append(f"{self.alerts_failed} alerts refused for good")
+        if self.alerts_expired:
+            parts.append(f"{self.alerts_expired} alerts given up (NEWSMON_ALERT_MAX_AGE_DAYS)")
+        if self.mail_misconfigured:
+            parts.append("the mail server is misconfigured")
+        if self.alerts_held:
+            parts.append(f"{self.alerts_held} alerts held for retry (the next run retries them)")
+        if not parts:
+            return ""
+        why = "; ".join(self.held_reasons) or "; ".join(self.errors[:3])
+        return ", ".join(parts) + (f": {why}" if why else "")
 
 
 def _unknown_topics(subs: SubscriberSet, known: set[str]) -> list[str]:
@@ -90,6 +126,29 @@ def _count(tally: RunTally, outcome: Outcome, n: int) -> None:
         tally.add(None, outcome, n)
 
 
+def _record(report: AlertReport, tally: RunTally, mails: SendReport, hooks: SendReport) -> None:
+    """Carry a delivery pass's counts into the run report and the run's counters."""
+    report.alerts_failed = mails.alerts_failed + hooks.alerts_failed
+    report.alerts_expired = len(mails.expired) + len(hooks.expired)
+    report.held_delivered = mails.held_delivered + hooks.held_delivered
+    report.mail_misconfigured = mails.misconfigured
+    _count(tally, Outcome.SENT, mails.alerts_sent + hooks.alerts_sent)
+    _count(tally, Outcome.SEND_FAILED, report.alerts_failed + report.alerts_expired)
+    _count(tally, Outcome.HELD, mails.alerts_held + hooks.alerts_held)
+
+
+def _held(session: Session) -> tuple[int, list[str]]:
+    """How many rows are held in the ledger, and their most common errors."""
+    rows = session.execute(
+        select(Alert.last_error, func.count(Alert.id))
+        .where(Alert.status == "held")
+        .group_by(Alert.last_error)
+        .order_by(func.count(Alert.id).desc())
+    ).all()
+    reasons = [f"{n} × {error or 'unknown'}" for error, n in rows[:3]]
+    return sum(n for _, n in rows), reasons
+
+
 def run_alerts(
     *,
     mode: str = "scheduled",
@@ -100,6 +159,7 @@ def run_alerts(
     poster: Poster | None = None,
     feeds_dir: Path | None = None,
     caught_up_after: timedelta | None = CAUGHT_UP_AFTER,
+    lease: timedelta = LEASE,
 ) -> AlertReport:
     """Plan, publish feeds, POST webhooks, send due emails, check sources; returns counts.
 
@@ -107,6 +167,7 @@ def run_alerts(
     (wait for the next digest, "caught up"), ``instant`` (only when asked), ``none`` (suppressed).
     In scheduled runs a story published more than ``caught_up_after`` before ``now`` also waits for
     the digest (None: never; the offline demo, whose fixture pages carry old dates, wants that).
+    ``lease``: how long a sender's claim lasts without renewal (renewed before every message).
     """
     normalise_mode(mode)
     now = now or utcnow()
@@ -129,15 +190,29 @@ def run_alerts(
         _count(tally, Outcome.SUPPRESSED, plan.suppressed + plan.muted)
         with session_scope(url) as session:
             report.feeds = len(write_feeds(session, out_dir=feeds_dir))
-        hooks: SendReport = send_webhooks(subs, now=now, url=url, poster=poster)
+        hooks: SendReport = send_webhooks(subs, now=now, url=url, poster=poster, lease=lease)
         report.webhooks_sent, report.webhook_failures = hooks.messages_sent, hooks.messages_failed
-        mails: SendReport = send_emails(subs, now=now, url=url, mailer_factory=mailer_factory)
+        mails: SendReport = send_emails(
+            subs, now=now, url=url, mailer_factory=mailer_factory, lease=lease
+        )
         report.emails_sent, report.alerts_sent = mails.messages_sent, mails.alerts_sent
         report.email_failures = mails.messages_failed
         report.subjects = mails.subjects
         report.errors += hooks.errors + mails.errors
-        _count(tally, Outcome.SENT, mails.alerts_sent + hooks.alerts_sent)
-        _count(tally, Outcome.SEND_FAILED, mails.messages_failed + hooks.messages_failed)
+        _record(report, tally, mails, hooks)
+        with session_scope(url) as session:
+            notices = record_delivery(
+                session,
+                now,
+                unusable=mails.unusable,
+                delivered=mails.messages_sent,
+                held_delivered=mails.held_delivered,
+                held=_held(session)[0],
+                expired=mails.expired + hooks.expired,
+            )
+        report.outage_started = any(n.startswith("mail outage started") for n in notices)
+        report.outage_ended = any(n.startswith("mail outage ended") for n in notices)
+        report.warnings += notices
         op: OperatorReport = send_operator(now=now, url=url, mailer_factory=mailer_factory)
         report.operator_emails, report.operator_active = op.emails_sent, op.active
         report.errors += op.errors
@@ -150,6 +225,7 @@ def run_alerts(
         report.pending = (
             session.scalar(select(func.count(Alert.id)).where(Alert.status == "pending")) or 0
         )
+        report.alerts_held, report.held_reasons = _held(session)
         tally.flush(session)
         finish_run(session, report.run_id, status="ok" if not report.errors else "partial")
     log.info(

@@ -237,7 +237,7 @@ def _row_values(
 
 
 def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
-    """Silence a story for everyone: record the mute, mute its pending rows; returns how many."""
+    """Silence a story for everyone: record the mute, mute its open rows; returns how many."""
     cluster = session.get(Cluster, cluster_id)
     if cluster is None or cluster.origin_document_id is None:
         raise LookupError(f"no story (cluster) with id {cluster_id}; see `newsmon stories`")
@@ -254,7 +254,7 @@ def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
     session.execute(stmt)
     members = select(Document.id).where(Document.cluster_id == cluster_id)
     rows = session.scalars(
-        select(Alert).where(Alert.document_id.in_(members), Alert.status == "pending")
+        select(Alert).where(Alert.document_id.in_(members), Alert.status.in_(("pending", "held")))
     ).all()
     for row in rows:
         row.status = "muted"

@@ -1,8 +1,14 @@
-"""Operator alerts to ``NEWSMON_OPERATOR_EMAIL``: a silent source, a source whose fetches fail.
+"""Operator alerts to ``NEWSMON_OPERATOR_EMAIL``: silent or failing sources, and alert delivery.
 
-Each condition is an episode in ``operator_alerts``: it opens when first seen, sends one email
-(retried until accepted, like subscriber alerts), and closes when the source recovers. A run that
-sees the same condition again sends nothing.
+Each source condition is an episode in ``operator_alerts``: it opens when first seen, sends one
+email (retried until accepted, like subscriber alerts), and closes when the source recovers. A run
+that sees the same condition again sends nothing.
+
+Delivery notices (:func:`record_delivery`) use the same table: a mail outage is an episode
+(``mail:outage``) noticed once when it starts and once when it ends ("delivered N held alerts",
+a ``mail:recovered:…`` row), and alerts given up after ``NEWSMON_ALERT_MAX_AGE_DAYS`` are one
+``undeliverable:…`` row per run. Each notice is logged and returned for the run summary when it is
+raised, and emailed once the mail server answers again (never while an outage is open).
 """
 
 from __future__ import annotations
@@ -26,6 +32,15 @@ from pipeline.store.stories import source_label
 
 log = logging.getLogger(__name__)
 
+SOURCE_KINDS = frozenset({"silent", "failing"})
+OUTAGE_KEY = "mail:outage"
+SUBJECTS = {
+    "silent": "{name}: silent",
+    "failing": "{name}: failing fetches",
+    "outage": "mail server unavailable",
+    "recovered": "mail server back",
+    "undeliverable": "alerts undeliverable",
+}
 FETCH_FAILURES = {str(Outcome.HTTP_ERROR), str(Outcome.TOO_LARGE), str(Outcome.BAD_CONTENT)}
 # A run with fewer fetches of a source than this cannot show a spike (one 503 is 100%).
 MIN_FETCHES = 3
@@ -153,11 +168,102 @@ def check_conditions(session: Session, now: datetime, report: OperatorReport) ->
         state.detail, state.updated_at = detail, now
         report.active.append(key)
     for key, state in states.items():
-        if state.active and key not in found:
+        if state.active and state.kind in SOURCE_KINDS and key not in found:
             state.active, state.resolved_at, state.updated_at = False, now, now
             report.resolved.append(key)
             log.info("operator condition resolved: %s", key)
     session.flush()
+
+
+def _notice(
+    session: Session, key: str, kind: str, detail: str, now: datetime, *, active: bool
+) -> None:
+    """Store a delivery notice to be emailed once (``active``: an episode still going on)."""
+    session.add(
+        OperatorAlert(
+            key=key,
+            kind=kind,
+            active=active,
+            since=now,
+            detail=detail,
+            attempts=0,
+            message_id=f"<operator-{message_token(key, now.isoformat())}@newsmon>",
+            updated_at=now,
+        )
+    )
+
+
+def record_delivery(
+    session: Session,
+    now: datetime,
+    *,
+    unusable: str | None,
+    delivered: int,
+    held_delivered: int,
+    held: int,
+    expired: list[str],
+) -> list[str]:
+    """Open or close the mail-outage episode and record given-up alerts; the new notices.
+
+    ``unusable`` is why the mail server could not be used this run (None: it was not, or was
+    fine), ``delivered`` the messages it accepted, ``held_delivered`` the held alerts among them,
+    ``held`` the alerts now waiting for a retry, ``expired`` one line per alert given up.
+    """
+    notices: list[str] = []
+    outage = session.get(OperatorAlert, OUTAGE_KEY)
+    open_ = outage is not None and outage.active
+    if unusable and not delivered and not open_:
+        detail = (
+            f"The mail server could not be used at {now:%Y-%m-%d %H:%M} UTC: {unusable}. "
+            f"{held} alerts are held and retried every run; none is given up before "
+            f"{get_settings().alert_max_age_days} days (NEWSMON_ALERT_MAX_AGE_DAYS)."
+        )
+        if outage is None:
+            _notice(session, OUTAGE_KEY, "outage", detail, now, active=True)
+        else:  # a new episode in the same row: one start notice per outage
+            outage.active, outage.since, outage.resolved_at, outage.detail = True, now, None, detail
+            outage.notified_at, outage.attempts, outage.last_error = None, 0, None
+            outage.updated_at = now
+            outage.message_id = f"<operator-{message_token(OUTAGE_KEY, now.isoformat())}@newsmon>"
+        notices.append(f"mail outage started: {detail}")
+    elif outage is not None and open_ and delivered:
+        since = outage.since or now
+        outage.active, outage.resolved_at, outage.updated_at = False, now, now
+        detail = (
+            f"The mail server answers again at {now:%Y-%m-%d %H:%M} UTC (unavailable since "
+            f"{since:%Y-%m-%d %H:%M} UTC): delivered {held_delivered} held alerts; "
+            f"{held} still held."
+        )
+        _notice(
+            session, f"mail:recovered:{since.isoformat()}", "recovered", detail, now, active=False
+        )
+        notices.append(f"mail outage ended: {detail}")
+    elif outage is not None and open_ and unusable:
+        outage.updated_at = now
+    if expired:
+        days = get_settings().alert_max_age_days
+        detail = (
+            f"{len(expired)} alerts were not delivered within {days} days "
+            f"(NEWSMON_ALERT_MAX_AGE_DAYS) and are now failed: " + "; ".join(expired)
+        )
+        _notice(
+            session, f"undeliverable:{now.isoformat()}", "undeliverable", detail, now, active=False
+        )
+        notices.append(f"alerts undeliverable: {detail}")
+    session.flush()
+    for line in notices:
+        log.warning("operator notice: %s", line)
+    return notices
+
+
+def _due(session: Session) -> list[OperatorAlert]:
+    """Notices not emailed yet: open source episodes, and every delivery notice."""
+    rows = session.scalars(
+        select(OperatorAlert)
+        .where(OperatorAlert.notified_at.is_(None))
+        .order_by(OperatorAlert.since, OperatorAlert.key)
+    ).all()
+    return [r for r in rows if r.kind not in SOURCE_KINDS or r.active]
 
 
 def send_operator(
@@ -167,19 +273,23 @@ def send_operator(
     mailer_factory: Callable[[], Mailer] | None = None,
     report: OperatorReport | None = None,
 ) -> OperatorReport:
-    """Check the conditions, then email each open, not yet notified episode once."""
+    """Check the conditions, then email each not yet notified notice once.
+
+    Nothing is emailed while the mail outage is open: the notices wait for the server.
+    """
     now = now or utcnow()
     report = report or OperatorReport()
     with session_scope(url) as session:
         check_conditions(session, now, report)
-        due = session.scalars(
-            select(OperatorAlert).where(
-                OperatorAlert.active.is_(True), OperatorAlert.notified_at.is_(None)
-            )
-        ).all()
+        due = _due(session)
+        outage = session.get(OperatorAlert, OUTAGE_KEY)
+        mail_down = outage is not None and outage.active
         session.expunge_all()
     to_addr = get_settings().operator_email
     if not due:
+        return report
+    if mail_down:
+        log.info("%d operator notices wait for the mail server to answer again", len(due))
         return report
     if not to_addr:
         log.warning(
@@ -190,8 +300,9 @@ def send_operator(
     mailer = mailer_factory() if mailer_factory else SmtpMailer(resolve_config())
     try:
         for state in due:
-            what = "silent" if state.kind == "silent" else "failing fetches"
-            subject = f"[newsmon operator] {state.key.split(':', 1)[1]}: {what}"
+            name = state.key.split(":", 1)[1]
+            what = SUBJECTS.get(state.kind, "{name}").format(name=name)
+            subject = f"[newsmon operator] {what}"
             rendered = render_operator(subject, [state.detail])
             msg = build_message(
                 rendered,

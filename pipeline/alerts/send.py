@@ -1,31 +1,48 @@
-"""Claim due ledger rows, deliver them, mark them sent: at-least-once with a stable Message-ID.
+"""Claim due ledger rows, deliver them, record each outcome: at-least-once with a stable Message-ID.
 
-1. Claim (one transaction, committed): due ``pending`` rows get a claim token and a lease, and a
-   Message-ID if they have none. A concurrent sender sees them claimed and skips them; a crashed
-   sender's lease expires and the rows become due again with the same Message-ID.
-2. Deliver one message at a time; after each accepted message its rows are marked ``sent`` in their
-   own transaction at once. The only duplicate window is a crash between the server accepting a
-   message and that commit — at most the one message in flight — and the resend carries the same
-   Message-ID, so mail clients fold it.
-3. A failure leaves the rows ``pending`` with ``last_error`` and ``attempts + 1`` (``failed`` after
-   :data:`MAX_ATTEMPTS`); when the server is unreachable the rest of the batch is released
-   untouched.
+1. Rows older than ``NEWSMON_ALERT_MAX_AGE_DAYS`` are given up (``failed``, reported to the
+   operator by :mod:`pipeline.alerts.operator`); nothing younger is ever given up for a failure
+   that may pass.
+2. Claim (one transaction, committed): due ``pending`` and ``held`` rows (least tried first) get a
+   claim token and a lease, and a Message-ID if they have none. A concurrent sender skips them; a
+   crashed sender's lease expires and the rows become due again with the same Message-ID.
+3. Deliver one message at a time. Before each, the sender renews its lease on the rest of its
+   batch and checks it still holds the message's rows (it skips them otherwise), so a slow server
+   never lets a second sender take over. After each accepted message its rows are marked ``sent``
+   in their own transaction at once: the only duplicate window is a crash between the server's
+   250 and that commit, one message, resent with the same Message-ID.
+4. A 5xx to the recipient or the message: its rows are ``failed`` with the reply. A 4xx: ``held``
+   with one try counted and a backoff. The server unreachable or misconfigured (AUTH, STARTTLS):
+   the tried message is ``held`` with one try, the rest of the batch ``held`` without one, and the
+   pass stops; the next run starts with the least-tried alert, so no alert is starved.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pipeline.alerts.ledger import message_token, refresh_clusters
+from pipeline.alerts.claims import (
+    LEASE,
+    OPEN,
+    Clock,
+    claim,
+    expire,
+    fail,
+    hold,
+    mark_sent,
+    release,
+    renew,
+    unclaimed,
+)
+from pipeline.alerts.ledger import message_token
 from pipeline.alerts.render import (
     Rendered,
     StoryItem,
@@ -38,6 +55,7 @@ from pipeline.alerts.smtp import (
     Mailer,
     MessageRejected,
     SmtpMailer,
+    SmtpMisconfigured,
     SmtpUnavailable,
     resolve_config,
 )
@@ -49,11 +67,7 @@ from pipeline.store.models import Alert, utcnow
 
 log = logging.getLogger(__name__)
 
-# Longer than any batch takes to send; a crashed sender's rows come back after it.
-LEASE = timedelta(minutes=30)
-# Then a row is "failed" (`newsmon alerts list --status failed`) instead of retried forever.
-MAX_ATTEMPTS = 10
-ERROR_CHARS = 500
+__all__ = ["LEASE", "SendReport", "send_emails"]
 
 
 @dataclass
@@ -62,10 +76,16 @@ class SendReport:
 
     messages_sent: int = 0
     alerts_sent: int = 0
-    messages_failed: int = 0
-    alerts_failed: int = 0  # rows that reached MAX_ATTEMPTS this pass
-    released: int = 0  # claimed but not tried (server unreachable): still pending, untouched
+    held_delivered: int = 0  # of alerts_sent: rows that had been held by an earlier failure
+    messages_failed: int = 0  # tries that failed, whatever the reason
+    alerts_failed: int = 0  # rows refused for good this pass (5xx): ``failed``
+    alerts_held: int = 0  # rows held this pass: tried and failed transiently, or not tried
+    released: int = 0  # claimed but not tried because the receiver was away (held, no try)
+    lost: int = 0  # rows whose claim another sender took over (not sent by this pass)
     skipped: int = 0  # rows of subscribers no longer in the file or without the channel
+    unusable: str | None = None  # why the server could not be used; the pass stopped there
+    misconfigured: bool = False  # ... because of our configuration (AUTH, STARTTLS, sender)
+    expired: list[str] = field(default_factory=list)  # given up after the maximum age
     subjects: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -104,15 +124,11 @@ def is_due(row: Alert, sub: Subscriber, now: datetime) -> bool:
 def due_rows(
     session: Session, subs: SubscriberSet, channel: str, now: datetime, *, due_only: bool = True
 ) -> tuple[list[Alert], int]:
-    """Unclaimed pending rows of a channel that are due; and how many belong to nobody now."""
+    """Unclaimed open rows of a channel that are due; and how many belong to nobody now."""
     rows = session.scalars(
         select(Alert)
-        .where(
-            Alert.status == "pending",
-            Alert.channel == channel,
-            or_(Alert.claimed_until.is_(None), Alert.claimed_until < now),
-        )
-        .order_by(Alert.id)
+        .where(Alert.status.in_(OPEN), Alert.channel == channel, unclaimed(now))
+        .order_by(Alert.attempts, Alert.id)
     ).all()
     out: list[Alert] = []
     skipped = 0
@@ -124,28 +140,6 @@ def due_rows(
         if not due_only or is_due(row, sub, now):
             out.append(row)
     return out, skipped
-
-
-def claim(session: Session, ids: list[int], now: datetime) -> list[Alert]:
-    """Take a lease on the rows still unclaimed; the caller commits before sending."""
-    if not ids:
-        return []
-    token = uuid.uuid4().hex
-    session.execute(
-        update(Alert)
-        .where(
-            Alert.id.in_(ids),
-            Alert.status == "pending",
-            or_(Alert.claimed_until.is_(None), Alert.claimed_until < now),
-        )
-        .values(claim_token=token, claimed_until=now + LEASE)
-        .execution_options(synchronize_session=False)
-    )
-    refresh_clusters(session, ids)
-    session.expire_all()
-    return list(
-        session.scalars(select(Alert).where(Alert.claim_token == token).order_by(Alert.id)).all()
-    )
 
 
 def group_rows(rows: Iterable[Alert], subs: SubscriberSet, now: datetime) -> list[Group]:
@@ -231,54 +225,37 @@ def compose(session: Session, group: Group, now: datetime, mail_from: str) -> Em
     )
 
 
-def mark_sent(url: str | None, ids: list[int], now: datetime) -> None:
-    """Record delivery at once, in its own transaction (this bounds the duplicate window)."""
-    with session_scope(url) as session:
-        session.execute(
-            update(Alert)
-            .where(Alert.id.in_(ids))
-            .values(status="sent", sent_at=now, claim_token=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def mark_failed(url: str | None, ids: list[int], error: str) -> int:
-    """attempts+1, the error kept, claim released; returns how many rows gave up (``failed``)."""
-    gave_up = 0
-    with session_scope(url) as session:
-        for row in session.scalars(select(Alert).where(Alert.id.in_(ids))):
-            row.attempts += 1
-            row.last_error = error[:ERROR_CHARS]
-            row.claim_token = None
-            row.claimed_until = None
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-                gave_up += 1
-    return gave_up
-
-
-def release(url: str | None, ids: list[int]) -> None:
-    """Give back claimed rows that were not tried (no attempt counted)."""
-    if not ids:
-        return
-    with session_scope(url) as session:
-        session.execute(
-            update(Alert)
-            .where(Alert.id.in_(ids), Alert.status == "pending")
-            .values(claim_token=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def claim_groups(url: str | None, subs: SubscriberSet, channel: str, now: datetime) -> list[Group]:
+def claim_groups(
+    url: str | None,
+    subs: SubscriberSet,
+    channel: str,
+    now: datetime,
+    lease: timedelta = LEASE,
+) -> list[Group]:
     """Claim every due row of a channel and group it into messages (committed on return)."""
     with session_scope(url) as session:
         rows, _ = due_rows(session, subs, channel, now)
-        claimed = claim(session, [r.id for r in rows], now)
+        claimed = claim(session, [r.id for r in rows], now, lease)
         groups = group_rows(claimed, subs, now)
         session.flush()
         session.expunge_all()
     return groups
+
+
+def max_age() -> timedelta:
+    """How long an alert stays wanted (NEWSMON_ALERT_MAX_AGE_DAYS)."""
+    return timedelta(days=get_settings().alert_max_age_days)
+
+
+def still_ours(url: str | None, group: Group, until: datetime, report: SendReport) -> bool:
+    """Renew the lease on what this pass still holds; False (counted) if the group was taken."""
+    ids = [r.id for r in group.rows]
+    token = group.rows[0].claim_token or ""
+    if renew(url, token, ids, until):
+        return True
+    report.lost += len(ids)
+    log.warning("alerts %s: claim taken over by another sender; not sent by this one", ids)
+    return False
 
 
 def send_emails(
@@ -287,49 +264,66 @@ def send_emails(
     now: datetime | None = None,
     url: str | None = None,
     mailer_factory: Callable[[], Mailer] | None = None,
+    lease: timedelta = LEASE,
 ) -> SendReport:
     """Deliver every due email alert (instant now, digests after their hour)."""
     now = now or utcnow()
+    clock = Clock(now)
     report = SendReport()
+    report.expired = expire(url, "email", now, max_age())
     with session_scope(url) as session:
         due, report.skipped = due_rows(session, subs, "email", now)
     if not due:
         return report
     # Resolve the server before claiming: a missing configuration must not strand leases.
     mailer = mailer_factory() if mailer_factory else SmtpMailer(resolve_config())
-    groups = claim_groups(url, subs, "email", now)
+    groups = claim_groups(url, subs, "email", now, lease)
     pending = list(groups)
     try:
         while pending:
             group = pending.pop(0)
             ids = [r.id for r in group.rows]
+            if not still_ours(url, group, clock.now() + lease, report):
+                continue
             with session_scope(url) as session:
                 msg = compose(session, group, now, mailer.mail_from)
             if msg is None:
-                mark_sent(url, ids, now)  # the story was deleted: nothing left to tell
+                mark_sent(url, ids, clock.now())  # the story was deleted: nothing left to tell
                 continue
             try:
                 mailer.send(msg)
             except MessageRejected as exc:
                 report.messages_failed += 1
-                report.alerts_failed += mark_failed(url, ids, str(exc))
                 report.errors.append(str(exc))
+                if exc.permanent:
+                    fail(url, ids, str(exc))
+                    report.alerts_failed += len(ids)
+                else:
+                    hold(url, ids, str(exc), clock.now(), tried=True)
+                    report.alerts_held += len(ids)
                 continue
             except SmtpUnavailable as exc:
                 report.messages_failed += 1
-                report.alerts_failed += mark_failed(url, ids, str(exc))
                 report.errors.append(str(exc))
+                report.unusable = str(exc)
+                report.misconfigured = isinstance(exc, SmtpMisconfigured)
+                hold(url, ids, str(exc), clock.now(), tried=True)
                 rest = [r.id for g in pending for r in g.rows]
-                release(url, rest)
-                report.released += len(rest)
                 pending = []
+                hold(url, rest, f"not tried: {exc}", clock.now(), tried=False)
+                report.released += len(rest)
+                report.alerts_held += len(ids) + len(rest)
                 log.warning(
-                    "SMTP unavailable; %d alerts stay pending: %s", len(rest) + len(ids), exc
+                    "SMTP %s; %d alerts held for the next run: %s",
+                    "misconfigured" if report.misconfigured else "unavailable",
+                    len(rest) + len(ids),
+                    exc,
                 )
                 break
-            mark_sent(url, ids, now)
+            mark_sent(url, ids, clock.now())
             report.messages_sent += 1
             report.alerts_sent += len(ids)
+            report.held_delivered += sum(r.status == "held" for r in group.rows)
             report.subjects.append(str(msg["Subject"]))
     finally:
         mailer.close()

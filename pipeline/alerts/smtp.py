@@ -46,12 +46,35 @@ def _text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
 
 
+def _reason(exc: Exception) -> str:
+    """An exception's message; for an SMTP reply its code and text."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return str(exc)
+
+
 class SmtpUnavailable(SendError):
     """The server cannot be reached or dropped the connection: stop the batch, retry next run."""
 
 
+class SmtpMisconfigured(SmtpUnavailable):
+    """The server answers but refuses our setup (AUTH, STARTTLS, our sender): fix, then retry."""
+
+
 class MessageRejected(SendError):
-    """The server refused this one message; the connection is still usable."""
+    """The server refused this one message; the connection is still usable.
+
+    ``code`` is the SMTP reply: 5xx is final for this recipient, 4xx may pass on a retry.
+    """
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def permanent(self) -> bool:
+        """A 5xx reply: sending the same message again cannot succeed."""
+        return 500 <= self.code < 600
 
 
 @dataclass(frozen=True)
@@ -236,15 +259,28 @@ class SmtpMailer:
             if codes & CLOSING_CODES:
                 self._drop()
                 raise SmtpUnavailable(f"{self._where()}: {exc.recipients}") from exc
-            raise MessageRejected(f"{self._where()}: recipients refused {exc.recipients}") from exc
+            raise MessageRejected(
+                f"{self._where()}: recipients refused {exc.recipients}", code=max(codes)
+            ) from exc
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            reply = f"{self._where()}: {exc.smtp_code} {_text(exc.smtp_error)}"
             if exc.smtp_code in CLOSING_CODES:
                 self._drop()
-                raise SmtpUnavailable(
-                    f"{self._where()}: {exc.smtp_code} {_text(exc.smtp_error)}"
-                ) from exc
-            raise MessageRejected(
-                f"{self._where()}: {exc.smtp_code} {_text(exc.smtp_error)}"
+                raise SmtpUnavailable(reply) from exc
+            if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code >= 500:
+                # Our own sender address refused: every message would be, whoever it is for.
+                raise SmtpMisconfigured(f"{reply} (sender {sender} refused)") from exc
+            raise MessageRejected(reply, code=exc.smtp_code) from exc
+        except (
+            smtplib.SMTPAuthenticationError,
+            smtplib.SMTPNotSupportedError,
+            ssl.SSLCertVerificationError,
+        ) as exc:
+            # AUTH rejected, STARTTLS or AUTH not offered, a certificate we do not trust: no retry
+            # helps until the configuration (or the server) is fixed.
+            self._drop()
+            raise SmtpMisconfigured(
+                f"{self._where()}: misconfigured: {exc.__class__.__name__}: {_reason(exc)}"
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()

@@ -11,21 +11,14 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from pipeline.alerts.send import (
-    Group,
-    SendReport,
-    claim_groups,
-    mark_failed,
-    mark_sent,
-    release,
-    story_views,
-)
+from pipeline.alerts.claims import LEASE, Clock, expire, hold, mark_sent
+from pipeline.alerts.send import Group, SendReport, claim_groups, max_age, still_ours, story_views
 from pipeline.alerts.subscribers import SubscriberSet
 from pipeline.config.settings import get_settings
 from pipeline.errors import SendError
@@ -121,35 +114,48 @@ def send_webhooks(
     now: datetime | None = None,
     url: str | None = None,
     poster: Poster | None = None,
+    lease: timedelta = LEASE,
 ) -> SendReport:
-    """POST every pending webhook row (webhooks are never digested); failures stay pending."""
+    """POST every due webhook row (webhooks are never digested); failures are held and retried.
+
+    A receiver may be fixed by its owner at any time, so every failure is held (with backoff)
+    until the alert is older than NEWSMON_ALERT_MAX_AGE_DAYS.
+    """
     now = now or utcnow()
+    clock = Clock(now)
     post = poster or post_json
     report = SendReport()
-    groups = claim_groups(url, subs, "webhook", now)
+    report.expired = expire(url, "webhook", now, max_age())
+    groups = claim_groups(url, subs, "webhook", now, lease)
     unreachable: set[str] = set()
     for group in groups:
         ids = [r.id for r in group.rows]
         target = group.subscriber.webhook or ""
         if target in unreachable:
-            release(url, ids)  # same receiver already down this run: not an attempt
+            # Same receiver already down this run: held, not an attempt.
+            hold(url, ids, f"not tried: {_where(target)} unreachable", clock.now(), tried=False)
             report.released += len(ids)
+            report.alerts_held += len(ids)
+            continue
+        if not still_ours(url, group, clock.now() + lease, report):
             continue
         with session_scope(url) as session:
             payload = build_payload(session, group, now)
         if payload is None:
-            mark_sent(url, ids, now)
+            mark_sent(url, ids, clock.now())
             continue
         try:
             post(target, payload, payload["delivery_id"])
         except WebhookFailed as exc:
             report.messages_failed += 1
-            report.alerts_failed += mark_failed(url, ids, str(exc))
+            hold(url, ids, str(exc), clock.now(), tried=True)
+            report.alerts_held += len(ids)
             report.errors.append(str(exc))
             if exc.unreachable:
                 unreachable.add(target)
             continue
-        mark_sent(url, ids, now)
+        mark_sent(url, ids, clock.now())
         report.messages_sent += 1
         report.alerts_sent += len(ids)
+        report.held_delivered += sum(r.status == "held" for r in group.rows)
     return report

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out, sub_app
+from pipeline.cli.common import MAX_ROWS, console, out, sub_app
 
 # Kept in step with pipeline.alerts.RUN_MODES (a test checks); importing that package here would
 # load the ORM and Jinja2 for every command's --help.
@@ -110,7 +110,7 @@ def list_cmd(
         str | None, typer.Option(help="pending, sent, failed, suppressed or muted.")
     ] = None,
     subscriber: Annotated[str | None, typer.Option(help="Only this subscription id.")] = None,
-    limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="Newest rows shown.")] = 50,
 ) -> None:
     """Show the alert ledger, newest first, with counts per status."""
     from rich.markup import escape
@@ -118,8 +118,12 @@ def list_cmd(
     from sqlalchemy import func, select
 
     from pipeline.store.db import session_scope
-    from pipeline.store.models import Alert
+    from pipeline.store.models import ALERT_STATUSES, Alert
 
+    if status is not None and status not in ALERT_STATUSES:
+        raise typer.BadParameter(
+            f"{status!r}: expected one of {', '.join(ALERT_STATUSES)}", param_hint="'--status'"
+        )
     with session_scope() as session:
         counts = dict(
             session.execute(select(Alert.status, func.count(Alert.id)).group_by(Alert.status)).all()

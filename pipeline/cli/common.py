@@ -46,6 +46,10 @@ class LazyConsole:
         self.rich.print_json(json)
 
 
+# Upper bound of every --limit: the table is for reading, and a bound keeps the value inside the
+# databases' integer range (SQLite raises OverflowError beyond 2**63).
+MAX_ROWS = 10_000
+
 console = LazyConsole(stderr=True)
 out = LazyConsole(stderr=False)
 

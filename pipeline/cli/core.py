@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli.common import console, out, parse_day, sub_app
+from pipeline.cli.common import MAX_ROWS, console, out, parse_day, sub_app
 from pipeline.config.settings import get_settings
 
 db_app = sub_app("Database schema commands.")
@@ -66,14 +66,18 @@ def search(
     lang: Annotated[
         str | None, typer.Option(help="Only this language (en, ru, hy, az...).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    limit: Annotated[
+        int, typer.Option(min=1, max=MAX_ROWS, help="At most this many results.")
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header.")] = False,
 ) -> None:
     """Full-text search over stored documents, newest first."""
     from pipeline.store import db
+    from pipeline.store.search import query_tokens
     from pipeline.store.search import search as run_search
 
+    query_tokens(query)  # an empty or oversized query is refused before the database is opened
     with db.session_scope() as session:
         hits = run_search(
             session, query, source=source, since=parse_day(since), language=lang, limit=limit

@@ -36,7 +36,7 @@ def crawl(
     ] = True,
     parallel: Annotated[int, typer.Option(min=1, max=8, help="Sources crawled at once.")] = 1,
 ) -> None:
-    """Fetch what each source published in the window and store it; print outcome counts."""
+    """Fetch what each source published in the window and record it; print outcome counts."""
     from rich.table import Table
 
     from pipeline.stages.crawl import SourceCrawl, run_crawl

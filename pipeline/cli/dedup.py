@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pipeline.cli import app
-from pipeline.cli.common import out, parse_day
+from pipeline.cli.common import MAX_ROWS, out, parse_day
 from pipeline.config.settings import get_settings
 from pipeline.errors import InputError
 
@@ -106,8 +106,10 @@ def stories_command(
     topic: Annotated[
         str | None, typer.Option(help="Only stories with a member matched to this topic id.")
     ] = None,
-    min_size: Annotated[int, typer.Option(help="Skip stories with fewer members.")] = 1,
-    limit: Annotated[int, typer.Option(help="At most this many stories, newest first.")] = 50,
+    min_size: Annotated[int, typer.Option(min=1, help="Skip stories with fewer members.")] = 1,
+    limit: Annotated[
+        int, typer.Option(min=1, max=MAX_ROWS, help="At most this many stories, newest first.")
+    ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per story.")] = False,
 ) -> None:
     """List stories (clusters of republished copies) with their outlets, origin first."""

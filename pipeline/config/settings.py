@@ -64,6 +64,8 @@ class Settings:
     mail_from: str = "newsmon <newsmon@localhost>"
     operator_email: str = ""
     source_silence_days: int = 3
+    # An alert not delivered after this many days is given up and reported to the operator.
+    alert_max_age_days: int = 14
     # Extraction processes of the process stage; 0 = one per CPU core.
     process_workers: int = 0
     # The hour (0-23, in ``timezone``) of the daily news_monitor run; read when the DAG is parsed.
@@ -131,6 +133,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not 0 <= settings.daily_hour <= 23:
         raise ConfigError(
             f"NEWSMON_DAILY_HOUR={settings.daily_hour}: expected an hour 0-23 (in NEWSMON_TIMEZONE)"
+        )
+    if settings.alert_max_age_days < 1:
+        raise ConfigError(
+            f"NEWSMON_ALERT_MAX_AGE_DAYS={settings.alert_max_age_days}: expected at least 1 day"
         )
     if settings.mode not in {"production", "test", "demo"}:
         raise ConfigError(f"NEWSMON_MODE={settings.mode!r}: expected production, test or demo")

@@ -87,8 +87,13 @@ def read_html(path: Path, limit: int | None = None) -> bytes:
 
 def page_url(path: Path, body: bytes) -> str:
     """The URL a saved page was published at: its canonical link or og:url, else a file URI."""
+    # Both live in <head>: parsing only that much spares a whole-page parse per file.
+    end = body.find(b"</head>")
+    if end < 0:
+        end = body.find(b"</HEAD>")
+    head = body[: end + len(b"</head>")] if end >= 0 else body
     try:
-        tree = lxml_html.fromstring(body)
+        tree = lxml_html.fromstring(head)
     except (ParserError, ValueError):
         return path.resolve().as_uri()
     for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):

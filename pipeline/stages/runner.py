@@ -30,10 +30,9 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from pipeline.clean import Article
 from pipeline.config.settings import get_settings
 from pipeline.errors import ConfigError, NewsmonError, Outcome
-from pipeline.stages.process import StoreResult, Task, extract_task, store_page, task_for
+from pipeline.stages.process import Cleaned, StoreResult, Task, extract_task, store_page, task_for
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import Page, Source
 from pipeline.store.pages import Window
@@ -54,7 +53,7 @@ LOAD_CHUNK = 32
 POOL_MIN_PAGES = 8
 OUT_OF_WINDOW = str(Outcome.OUT_OF_WINDOW)
 
-Extracted = Article | str
+Extracted = Cleaned | str
 OnResult = Callable[[Task, StoreResult], None]
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config.settings import get_settings
-from pipeline.errors import DatabaseUnavailable
+from pipeline.errors import ConfigError, DatabaseUnavailable
 
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -34,6 +34,29 @@ def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain postgresql:// URLs."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+# The SQLAlchemy dialects the project ships drivers for and tests (after normalise_url).
+SUPPORTED_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql+psycopg"})
+SUPPORTED_SCHEMES = "sqlite:///PATH, postgresql:// or postgresql+psycopg://"
+
+
+def check_url(url: str) -> str:
+    """``url`` normalised; ConfigError naming the supported schemes for any other database."""
+    url = normalise_url(url)
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError:
+        raise ConfigError(
+            f"NEWSMON_DATABASE_URL is not a database URL; expected {SUPPORTED_SCHEMES}"
+        ) from None
+    if driver not in SUPPORTED_DRIVERS:
+        # Only the scheme is echoed: the rest of the URL may hold a password.
+        raise ConfigError(
+            f"NEWSMON_DATABASE_URL: unsupported database {driver + '://'!r}; "
+            f"newsmon supports {SUPPORTED_SCHEMES}"
+        )
     return url
 
 
@@ -62,7 +85,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the project's connection settings."""
-    url = normalise_url(url)
+    url = check_url(url)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
         if str(path) not in {"", ":memory:"}:

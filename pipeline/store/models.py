@@ -272,7 +272,8 @@ class CrawlState(Base):
 
 
 # The values of ``Alert.status`` and ``Alert.channel``.
-ALERT_STATUSES: tuple[str, ...] = ("pending", "sent", "failed", "suppressed", "muted")
+# held: a delivery failed for a reason that may pass (server away, 4xx, misconfigured): retried.
+ALERT_STATUSES: tuple[str, ...] = ("pending", "held", "sent", "failed", "suppressed", "muted")
 ALERT_CHANNELS: tuple[str, ...] = ("email", "webhook")
 
 
@@ -300,7 +301,8 @@ class Alert(Base):
     planned_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    # A sender owns a row while claimed_until is in the future (a crashed sender's lease expires).
+    # A sender owns a row while claimed_until is in the future (a crashed sender's lease expires);
+    # on a held row without claim_token it is the earliest retry (the backoff).
     claim_token: Mapped[str | None] = mapped_column(String(40))
     claimed_until: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()

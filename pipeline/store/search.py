@@ -20,6 +20,10 @@ from pipeline.text.normalize import search_key
 # Words shorter than this are too unselective for a prefix query.
 MIN_PREFIX_LEN = 3
 TOKEN = re.compile(r"\w+", re.UNICODE)
+# Bounds of a query: every word is one more AND in the full-text expression, and PostgreSQL
+# parses a long tsquery recursively (20,000 words exceed its stack depth limit).
+MAX_QUERY_CHARS = 1_000
+MAX_QUERY_TERMS = 64
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,19 @@ class Hit:
 
 
 def query_tokens(query: str) -> list[str]:
-    """Normalised tokens of a user query."""
+    """Normalised tokens of a user query; InputError when it is empty or beyond the bounds."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise InputError(
+            f"search query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
+        )
     tokens = TOKEN.findall(search_key(query))
     if not tokens:
         raise InputError(f"search query {query!r} has no searchable words")
+    if len(tokens) > MAX_QUERY_TERMS:
+        raise InputError(
+            f"search query has {len(tokens):,} words; the limit is {MAX_QUERY_TERMS} "
+            "(every word must appear in a result: a few distinctive ones find more)"
+        )
     return tokens
 
 
@@ -85,7 +98,9 @@ def search(
     language: str | None = None,
     limit: int = 20,
 ) -> list[Hit]:
-    """Documents matching every word of ``query``, newest first."""
+    """Documents matching every word of ``query``, newest first (at most ``limit``, >= 1)."""
+    if limit < 1:
+        raise InputError(f"search limit must be at least 1, got {limit}")
     tokens = query_tokens(query)
     # Over-fetch from the index, then filter and order in SQL on the small candidate set.
     ids = _fts_ids(session, tokens, limit=max(limit * 50, 1000))
