@@ -14,12 +14,19 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipeline.errors import ConfigError, InputError, NewsmonError, SeedError
+from pipeline.errors import ConfigError, DeliveryError, InputError, NewsmonError, SeedError
 
 # Bad settings, a broken seed file or a bad param stay wrong however often the task runs. Anything
 # else (a site that is down, a crawl that failed, a locked database, a mail server away) may pass
 # on a retry, so it is left to the task's retries.
-PERMANENT: tuple[type[NewsmonError], ...] = (ConfigError, InputError, SeedError)
+# DeliveryError: alerts refused for good or a misconfigured mail server; a retry would only find
+# the failed alerts already recorded and pass, hiding the failure.
+PERMANENT: tuple[type[NewsmonError], ...] = (
+    ConfigError,
+    InputError,
+    SeedError,
+    DeliveryError,
+)
 
 
 @contextmanager

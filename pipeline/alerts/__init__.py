@@ -113,13 +113,6 @@ class AlertReport:
         return ", ".join(parts) + (f": {why}" if why else "")
 
 
-def _unknown_topics(subs: SubscriberSet, known: set[str]) -> list[str]:
-    """Subscribed topic ids not in the topics table (a typo alerts nothing)."""
-    if not known:
-        return []
-    return sorted({t for s in subs for t in s.topics if t != "*" and t not in known})
-
-
 def _count(tally: RunTally, outcome: Outcome, n: int) -> None:
     """Count alerts of this run in ``run_counts`` (no zero rows)."""
     if n:
@@ -174,12 +167,14 @@ def run_alerts(
     subs = subscribers if subscribers is not None else load_subscribers()
     report = AlertReport(mode=mode)
     with session_scope(url) as session:
+        known = set(session.scalars(select(Topic.id)).all())
+    if known:  # (empty before the first process run: nothing to compare with yet)
+        # A subscribed topic that is not in the table can never match: a typo that would alert
+        # nothing, so it stops the run like any other subscribers-file mistake (file:line).
+        subs.check_topics(known)
+    with session_scope(url) as session:
         run = start_run(session, "alerts", {"mode": mode})
         report.run_id = run.id
-        known = set(session.scalars(select(Topic.id)).all())
-    for topic in _unknown_topics(subs, known):
-        report.warnings.append(f"{subs.path}: topic {topic!r} is not defined in the topics table")
-        log.warning(report.warnings[-1])
     tally = RunTally(run_id=report.run_id)
     try:
         with session_scope(url) as session:

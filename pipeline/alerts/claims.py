@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline.alerts.ledger import refresh_clusters
 from pipeline.store.db import session_scope
@@ -27,7 +28,8 @@ from pipeline.store.models import Alert
 LEASE = timedelta(minutes=30)
 # Rows that are still to be delivered.
 OPEN = ("pending", "held")
-# Retry a held alert after 5 min, then 10, 20, 40, then every hour until it goes or grows too old.
+# Retry a message the server refused with a 4xx after 5 min, then 10, 20, 40, then every hour,
+# until it goes or grows too old.
 BACKOFF_FIRST = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_CHARS = 500
@@ -47,10 +49,11 @@ class Clock:
 
 def backoff(attempts: int) -> timedelta:
     """The wait before the next try of an alert that failed ``attempts`` times."""
-    return min(BACKOFF_FIRST * 2 ** min(max(attempts - 1, 0), 16), BACKOFF_MAX)
+    wait: timedelta = BACKOFF_FIRST * (2 ** min(max(attempts - 1, 0), 16))
+    return min(wait, BACKOFF_MAX)
 
 
-def unclaimed(now: datetime) -> object:
+def unclaimed(now: datetime) -> ColumnElement[bool]:
     """SQL: nobody holds the row at ``now`` (and a held row's backoff is over)."""
     return or_(Alert.claimed_until.is_(None), Alert.claimed_until < now)
 
@@ -104,8 +107,21 @@ def mark_sent(url: str | None, ids: list[int], now: datetime) -> None:
         )
 
 
-def hold(url: str | None, ids: list[int], error: str, now: datetime, *, tried: bool) -> None:
-    """Keep rows ``held`` for a retry; a try is counted (and backs off) only when one was made."""
+def hold(
+    url: str | None,
+    ids: list[int],
+    error: str,
+    now: datetime,
+    *,
+    tried: bool,
+    wait: bool = True,
+) -> None:
+    """Keep rows ``held`` for a retry; a try is counted only when one was made.
+
+    ``wait``: back off before the next try (a 4xx for this message). A server that could not be
+    used at all is the server's state, not the message's: the next run tries again at once, and
+    as it stops at the first connection failure, that costs one connection attempt per run.
+    """
     if not ids:
         return
     with session_scope(url) as session:
@@ -118,6 +134,7 @@ def hold(url: str | None, ids: list[int], error: str, now: datetime, *, tried: b
             row.claimed_until = None
             if tried:
                 row.attempts += 1
+            if tried and wait:
                 row.claimed_until = now + backoff(row.attempts)
 
 

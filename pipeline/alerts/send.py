@@ -14,7 +14,8 @@
 4. A 5xx to the recipient or the message: its rows are ``failed`` with the reply. A 4xx: ``held``
    with one try counted and a backoff. The server unreachable or misconfigured (AUTH, STARTTLS):
    the tried message is ``held`` with one try, the rest of the batch ``held`` without one, and the
-   pass stops; the next run starts with the least-tried alert, so no alert is starved.
+   pass stops; the next run tries again, starting with the least-tried alert, so no alert is
+   starved, and delivers everything held as soon as the server answers.
 """
 
 from __future__ import annotations
@@ -307,7 +308,7 @@ def send_emails(
                 report.errors.append(str(exc))
                 report.unusable = str(exc)
                 report.misconfigured = isinstance(exc, SmtpMisconfigured)
-                hold(url, ids, str(exc), clock.now(), tried=True)
+                hold(url, ids, str(exc), clock.now(), tried=True, wait=False)
                 rest = [r.id for g in pending for r in g.rows]
                 pending = []
                 hold(url, rest, f"not tried: {exc}", clock.now(), tried=False)

@@ -259,8 +259,11 @@ class SmtpMailer:
             if codes & CLOSING_CODES:
                 self._drop()
                 raise SmtpUnavailable(f"{self._where()}: {exc.recipients}") from exc
+            refused = "; ".join(
+                f"{addr}: {code} {_text(reply)}" for addr, (code, reply) in exc.recipients.items()
+            )
             raise MessageRejected(
-                f"{self._where()}: recipients refused {exc.recipients}", code=max(codes)
+                f"{self._where()}: recipient refused: {refused}", code=max(codes)
             ) from exc
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             reply = f"{self._where()}: {exc.smtp_code} {_text(exc.smtp_error)}"

@@ -8,6 +8,7 @@ that prefix is reserved for settings, and an unknown ``NEWSMON_*`` variable is a
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -200,12 +201,14 @@ class SubscriberSet:
             for j, topic in enumerate(sub.topics):
                 if topic != ALL_TOPICS and topic not in known:
                     loc: Loc = ("subscribers", i, "topics", j)
-                    hint = ", ".join(sorted(known)[:8]) or "none defined"
+                    close = difflib.get_close_matches(topic, sorted(known), n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    listed = ", ".join(sorted(known)[:8]) or "none defined"
                     raise SeedError(
                         str(self.path),
                         line_for(loc, self.lines),
                         f"subscribers[{i}].topics[{j}]",
-                        f"unknown topic {topic!r} (known: {hint})",
+                        f"unknown topic {topic!r} ({hint}known: {listed})",
                     )
 
 

@@ -14,6 +14,7 @@ Each candidate must decode strictly; a page nothing decodes is an
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 
 from charset_normalizer import from_bytes
@@ -41,6 +42,8 @@ _BINARY_MAGIC: tuple[bytes, ...] = (
 # Share of C0 control characters (other than tab/newlines) above which decoded "text"
 # is really binary data that happened to decode in a single-byte charset.
 _MAX_CONTROL_SHARE = 0.01
+# C0 control characters other than tab, line feed, form feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 _SNIFF_BYTES = 4096
 # Valid non-ASCII characters needed per invalid byte to call bytes "UTF-8 with stray bytes".
 _MIN_UTF8_VALID_RATIO = 10
@@ -79,7 +82,8 @@ def _mostly_utf8(data: bytes) -> str | None:
     """
     text = data.decode("utf-8", errors="replace")
     errors = text.count("\ufffd")
-    valid = sum(1 for ch in text if ord(ch) > 127) - errors
+    # non-ASCII characters, counted in C: what an ASCII encoding would drop
+    valid = len(text) - len(text.encode("ascii", errors="ignore")) - errors
     return text if valid >= _MIN_UTF8_VALID_RATIO * errors else None
 
 
@@ -108,8 +112,7 @@ def _looks_binary(text: str) -> bool:
     head = text[:_SNIFF_BYTES]
     if not head:
         return False
-    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f")
-    return controls / len(head) > _MAX_CONTROL_SHARE
+    return len(_CONTROL.findall(head)) / len(head) > _MAX_CONTROL_SHARE
 
 
 def decode_html(data: bytes | str, content_type: str | None = None, url: str | None = None) -> str:

@@ -17,6 +17,9 @@ from pipeline.clean.dates import is_date_line
 
 # Horizontal whitespace of all kinds (NBSP, thin/figure/ideographic spaces) -> one space.
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+# Control characters and line/paragraph separators: a title is one line (og:title, <title> and
+# feed titles arrive with CR, LF, tabs or stray C0/C1 controls).
+_TITLE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # Invisible characters that break matching: zero-width space, word joiner, BOM, soft hyphen.
 # ZWJ/ZWNJ are kept: they are meaningful in some scripts.
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
@@ -278,6 +281,6 @@ def normalise_title(title: str | None) -> str:
     """Normalise a title the same way as text (single line)."""
     if not title:
         return ""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", title))
+    text = _TITLE_BREAKS.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFC", title)))
     fixed = fix_armenian_noise(text)
     return _clean_line(fix_quotes(fixed, noisy=fixed != text).replace("\n", " "))

@@ -43,6 +43,7 @@ def _register() -> None:
         process,
         prune,
         replay,
+        runs,
         sources,
         topics,
     )

@@ -15,6 +15,9 @@ from pipeline.cli.common import MAX_ROWS, console, out, sub_app
 # load the ORM and Jinja2 for every command's --help.
 RUN_MODES = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
 
+# `alerts send` exit status by AlertReport.delivery: 3 = held, the next run retries (not an error).
+SEND_EXIT = {"ok": 0, "held": 3, "failed": 1}
+
 alerts_app = sub_app("Alerts to subscribers (seeds/subscribers.yaml): email, webhooks, Atom feeds.")
 app.add_typer(alerts_app, name="alerts")
 
@@ -77,7 +80,11 @@ def send_cmd(
     mode: ModeOpt = "scheduled",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Plan new alerts, send what is due (email + webhooks), regenerate the Atom feeds."""
+    """Plan new alerts, send what is due (email + webhooks), regenerate the Atom feeds.
+
+    Exit status: 0 all due alerts delivered; 3 some are held for a retry (the next run retries
+    them); 1 an alert was refused for good or given up, or the mail server is misconfigured.
+    """
     from rich.markup import escape
 
     from pipeline.airflow.connections import smtp_mailer
@@ -85,8 +92,11 @@ def send_cmd(
 
     # NEWSMON_SMTP_URL, else Airflow's smtp_default (e.g. AIRFLOW_CONN_SMTP_DEFAULT), as the DAG.
     report = run_alerts(mode=_check_mode(mode), mailer_factory=smtp_mailer)
+    code = SEND_EXIT[report.delivery]
     if as_json:
-        out.print_json(json.dumps(report.as_dict(), default=str))
+        out.print_json(json.dumps({**report.as_dict(), "delivery": report.delivery}, default=str))
+        if code:
+            raise typer.Exit(code)
         return
     planned = report.planned
     out.print(
@@ -94,7 +104,8 @@ def send_cmd(
         f"({planned.get('caught_up', 0)} caught up, {planned.get('suppressed', 0)} suppressed, "
         f"{planned.get('muted', 0)} muted); "
         f"emails sent {report.emails_sent} ({report.alerts_sent} alerts), "
-        f"webhooks {report.webhooks_sent}, feeds {report.feeds}, still pending {report.pending}"
+        f"webhooks {report.webhooks_sent}, feeds {report.feeds}, still pending {report.pending}, "
+        f"held {report.alerts_held}"
     )
     for subject in report.subjects:
         out.print(f"  sent: {escape(subject)}")
@@ -102,12 +113,15 @@ def send_cmd(
         console.print(f"[yellow]warning[/] {escape(warning)}")
     for error in report.errors:
         console.print(f"[red]failed[/] {escape(error)}")
+    if code:
+        console.print(f"[red]not delivered[/] {escape(report.problem())}")
+        raise typer.Exit(code)
 
 
 @alerts_app.command("list")
 def list_cmd(
     status: Annotated[
-        str | None, typer.Option(help="pending, sent, failed, suppressed or muted.")
+        str | None, typer.Option(help="pending, held, sent, failed, suppressed or muted.")
     ] = None,
     subscriber: Annotated[str | None, typer.Option(help="Only this subscription id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="Newest rows shown.")] = 50,

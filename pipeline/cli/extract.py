@@ -30,7 +30,11 @@ HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 
 
 def expand_paths(paths: list[str]) -> Iterator[str]:
-    """Files as given, and the HTML files of given folders (sorted, not recursive)."""
+    """Files as given, and the HTML files of given folders (sorted, not recursive).
+
+    A folder without any is a usage error (InputError): printing nothing and exiting 0 would
+    look like success.
+    """
     for path in paths:
         if os.path.isdir(path):
             names = sorted(
@@ -38,6 +42,11 @@ def expand_paths(paths: list[str]) -> Iterator[str]:
                 for name in os.listdir(path)
                 if name.endswith(HTML_SUFFIXES) and os.path.isfile(os.path.join(path, name))
             )
+            if not names:
+                raise InputError(
+                    f"{path}: folder holds no {', '.join(HTML_SUFFIXES)} files "
+                    "(folders are not searched recursively)"
+                )
             yield from (os.path.join(path, name) for name in names)
         else:
             yield path
@@ -75,14 +84,23 @@ def extract_record(path: str, url: str | None) -> dict[str, str | None]:
 
 def _run(files: list[str], url: str | None, progress: Progress | None) -> int:
     """Print one record per file; return how many failed."""
+    from rich.markup import escape
+
     task = progress.add_task("extract", total=len(files)) if progress else None
     failed = 0
     for path in files:
         try:
             typer.echo(json.dumps(extract_record(path, url), ensure_ascii=False))
-        except (ExtractionError, InputError) as exc:
+        except InputError as exc:  # read_page's messages start with the path already
             failed += 1
-            console.print(f"[red]error[/red]: {path}: {exc}", markup=True, highlight=False)
+            console.print(f"[red]error[/red]: {escape(str(exc))}", markup=True, highlight=False)
+        except ExtractionError as exc:
+            failed += 1
+            console.print(
+                f"[red]error[/red]: {escape(path)}: {escape(str(exc))}",
+                markup=True,
+                highlight=False,
+            )
         if progress is not None and task is not None:
             progress.advance(task)
     return failed

@@ -56,7 +56,7 @@ def list_sources(
     out.print(table)
 
 
-def _optional_loader(module: str, names: tuple[str, ...]) -> Callable[[Path], Any] | None:
+def _optional_loader(module: str, names: tuple[str, ...]) -> Callable[..., Any] | None:
     """The first loader function found in ``module`` (another concern may not exist yet)."""
     try:
         mod = importlib.import_module(module)
@@ -71,29 +71,39 @@ def _optional_loader(module: str, names: tuple[str, ...]) -> Callable[[Path], An
     return None
 
 
-def check_sources_file(path: Path) -> None:
-    """Load the sources file and check that every named quirk exists in pipeline/clean/quirks.py."""
-    from pipeline.config.seedfile import line_for, load_yaml
+def check_sources_file(path: Path) -> list[SeedError]:
+    """Load the sources file (SeedError on the first structural mistake); return what the
+    runtime would refuse besides: unknown quirks, and in production mode every loopback,
+    private, link-local or metadata host (the crawl's own check)."""
+    from pipeline.config.hosts import production_host_problems
+    from pipeline.config.seedfile import field_name, line_for, load_yaml
     from pipeline.config.sources import load_sources
 
     sf = load_sources(path)
+    _, lines = load_yaml(path)
+    problems = [
+        SeedError(str(path), line_for(loc, lines), field_name(loc), msg)
+        for loc, msg in production_host_problems(sf)
+    ]
     try:
         from pipeline.clean.quirks import QUIRKS
     except ModuleNotFoundError:
-        return  # crawlers not installed (library-only use)
-    _, lines = load_yaml(path)
+        return problems  # crawlers not installed (library-only use)
     for i, src in enumerate(sf.sources):
         if src.article.quirks and src.article.quirks not in QUIRKS:
             known = ", ".join(sorted(QUIRKS))
-            raise SeedError(
-                str(path),
-                line_for(("sources", i, "article", "quirks"), lines),
-                f"sources[{i}].article.quirks",
-                f"unknown quirk {src.article.quirks!r}; known: {known}",
+            problems.append(
+                SeedError(
+                    str(path),
+                    line_for(("sources", i, "article", "quirks"), lines),
+                    f"sources[{i}].article.quirks",
+                    f"unknown quirk {src.article.quirks!r}; known: {known}",
+                )
             )
+    return problems
 
 
-def seed_checks() -> list[tuple[str, Path, Callable[[Path], Any] | None]]:
+def seed_checks() -> list[tuple[str, Path, Callable[..., Any] | None]]:
     """(label, path, loader) for every seed file; loader None when that concern is not built."""
     s = get_settings()
     return [
@@ -108,10 +118,23 @@ def seed_checks() -> list[tuple[str, Path, Callable[[Path], Any] | None]]:
     ]
 
 
+def _run_check(
+    label: str, path: Path, loader: Callable[..., Any], topic_ids: set[str] | None
+) -> Any:
+    """Call one loader: subscribers are checked against the topic ids when the topics loaded."""
+    if label == "subscribers" and topic_ids is not None:
+        return loader(path, known_topics=topic_ids)
+    return loader(path)
+
+
 @sources_app.command("check")
 def check() -> None:
-    """Validate every seed file (sources, topics, subscribers); exit 2 on the first error."""
+    """Validate every seed file as the runtime will: sources (and, in production mode, their
+    hosts), topics, and subscribers against the topics; exit 2 naming each problem."""
+    from rich.markup import escape
+
     failed = False
+    topic_ids: set[str] | None = None
     for label, path, loader in seed_checks():
         if loader is None:
             console.print(f"[yellow]skip[/] {label}: no loader in this build")
@@ -120,11 +143,19 @@ def check() -> None:
             console.print(f"[yellow]skip[/] {label}: {path} does not exist")
             continue
         try:
-            loader(path)
+            loaded = _run_check(label, path, loader, topic_ids)
         except SeedError as exc:
-            console.print(f"[red]error[/] {label}: {exc}")
+            console.print(f"[red]error[/] {label}: {escape(str(exc))}")
             failed = True
             continue
+        if label == "sources" and loaded:
+            for problem in loaded:
+                console.print(f"[red]error[/] {label}: {escape(str(problem))}")
+            failed = True
+            continue
+        if label == "topics":
+            # Every defined id counts, enabled or not: a subscription to a paused topic is kept.
+            topic_ids = {t.id for t in loaded.topics}
         out.print(f"OK {label}: {path}")
     if failed:
         raise typer.Exit(2)

@@ -51,15 +51,15 @@ def non_public_host(host: str) -> str | None:
         return None
     if ip in METADATA_ADDRESSES:
         return "the cloud metadata service"
-    for kind, flag in (
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("unspecified", ip.is_unspecified),
-        ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
+    for why, flag in (
+        ("a loopback address", ip.is_loopback),
+        ("a link-local address", ip.is_link_local),
+        ("the unspecified address (this machine)", ip.is_unspecified),
+        ("a multicast address", ip.is_multicast),
+        ("a private address", ip.is_private),
     ):
         if flag:
-            return f"a {kind} address"
+            return why
     return None if ip.is_global else "not a public address"
 
 
@@ -94,14 +94,17 @@ def production_host_problems(
     for i, src in enumerate(sf.sources):
         if names is not None and src.name not in names:
             continue
+        seen: set[str] = set()  # a host is named once per source, where it first appears
         for loc, host in source_hosts(i, src):
             why = non_public_host(host)
-            if why is not None:
+            if why is not None and host not in seen:
+                seen.add(host)
                 problems.append(
                     (
                         loc,
                         f"source {src.name!r}: host {host!r} is {why}; NEWSMON_MODE=production "
-                        "never crawls such hosts (use NEWSMON_MODE=test or demo for the replica)",
+                        "never crawls loopback/private hosts (NEWSMON_MODE=test or demo allow "
+                        "the offline replica)",
                     )
                 )
     return problems

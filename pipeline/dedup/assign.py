@@ -10,12 +10,13 @@ from typing import Literal, cast
 from sqlalchemy import Table, TextClause, select, text, update
 from sqlalchemy.orm import Session
 
-from pipeline.dedup import sketch
+from pipeline.dedup import crosslang, sketch, versions
 from pipeline.dedup.text import Shingles, content_of
 from pipeline.dedup.verify import Verdict, compare
 from pipeline.store.models import OFFICIAL_TYPES, Cluster, Document, LshBand, Source
 
-Kind = Literal["new", "exact", "near"]
+# "version": the same statement in another language (a translation or a re-report).
+Kind = Literal["new", "exact", "near", "version"]
 # Verify at most this many LSH candidates, best band agreement first: the cost of
 # one assignment stays bounded however many stored documents share a bucket.
 MAX_CANDIDATES = 24
@@ -54,6 +55,9 @@ class Fingerprint:
     shingles: Shingles
     minhash: bytes | None
     buckets: list[int]
+    # Language-independent evidence and its ``xl_bands`` buckets (cross-language linking).
+    evidence: crosslang.Evidence
+    xl_buckets: list[int]
 
 
 def fingerprint(title: str, text: str) -> Fingerprint:
@@ -66,9 +70,12 @@ def fingerprint(title: str, text: str) -> Fingerprint:
     shingles = content.shingled()
     mh = sketch.signature(shingles.seq)
     words = len(content.words)
+    ev = crosslang.evidence(title, text)
+    xl = crosslang.xl_buckets(ev)
     if mh is None:
-        return Fingerprint(content.digest(), words, shingles, None, [])
-    return Fingerprint(content.digest(), words, shingles, sketch.to_bytes(mh), sketch.buckets(mh))
+        return Fingerprint(content.digest(), words, shingles, None, [], ev, xl)
+    minhash, buckets = sketch.to_bytes(mh), sketch.buckets(mh)
+    return Fingerprint(content.digest(), words, shingles, minhash, buckets, ev, xl)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -114,6 +121,7 @@ def _write_bands(session: Session, doc: Document, fp: Fingerprint) -> None:
             for band, bucket in enumerate(fp.buckets)
         ]
         conn.execute(table.insert(), rows)
+    versions.write_rows(session, doc, fp.xl_buckets)
 
 
 @cache
@@ -149,6 +157,17 @@ def _shingles_of(doc: Document) -> Shingles:
     return content_of(doc.title or "", doc.text or "").shingled()
 
 
+def _is_later(doc: Document, other: Document) -> bool:
+    """Whether ``doc`` came out after ``other``: by publication time when both have one.
+
+    Without both dates the order of arrival stands (``doc`` is being placed now).
+    """
+    mine, theirs = _aware(doc.published_at), _aware(other.published_at)
+    if mine is None or theirs is None or mine == theirs:
+        return True
+    return mine > theirs
+
+
 def _near(session: Session, doc: Document, fp: Fingerprint) -> list[tuple[Document, Verdict]]:
     """Verified copies among the LSH candidates, highest Jaccard first."""
     ids = _candidates(session, doc.id, fp.buckets) if fp.words >= MIN_WORDS else []
@@ -159,7 +178,7 @@ def _near(session: Session, doc: Document, fp: Fingerprint) -> list[tuple[Docume
     ).all()
     found = []
     for other in docs:
-        verdict = compare(fp.shingles, _shingles_of(other))
+        verdict = compare(fp.shingles, _shingles_of(other), new_is_later=_is_later(doc, other))
         if verdict.copy:
             found.append((other, verdict))
     found.sort(key=lambda pair: (-pair[1].jaccard, pair[0].id))
@@ -192,7 +211,12 @@ def _exact(session: Session, doc: Document, fp: Fingerprint) -> Document | None:
 
 
 def _prefer_origin(
-    session: Session, cluster: Cluster, matched: Document, fp: Fingerprint, similarity: float
+    session: Session,
+    doc: Document,
+    cluster: Cluster,
+    matched: Document,
+    fp: Fingerprint,
+    similarity: float,
 ) -> tuple[Document, float]:
     """Point duplicate_of at the cluster's origin when the document copies it too."""
     origin_id = cluster.origin_document_id
@@ -201,7 +225,7 @@ def _prefer_origin(
     origin = session.get(Document, origin_id)
     if origin is None:
         return matched, similarity
-    verdict = compare(fp.shingles, _shingles_of(origin))
+    verdict = compare(fp.shingles, _shingles_of(origin), new_is_later=_is_later(doc, origin))
     if verdict.copy:
         return origin, 1.0 if origin.content_hash == fp.content_hash else verdict.jaccard
     return matched, similarity
@@ -259,6 +283,9 @@ def _place(session: Session, doc: Document, fp: Fingerprint) -> DedupResult:
     else:
         near = _near(session, doc, fp)
         if not near:
+            found = versions.find_versions(session, doc, fp.evidence, fp.xl_buckets)
+            if found:
+                return _join_version(session, doc, found[0][0], found[0][1])
             cluster = _new_cluster(session, doc)
             doc.duplicate_of_id, doc.similarity = None, None
             session.flush()
@@ -274,12 +301,26 @@ def _place(session: Session, doc: Document, fp: Fingerprint) -> DedupResult:
         cluster = _new_cluster(session, doc)
         session.flush()
         return DedupResult(cluster.id, None, None, "new", doc.id)
-    dup, similarity = _prefer_origin(session, cluster, matched, fp, similarity)
+    dup, similarity = _prefer_origin(session, doc, cluster, matched, fp, similarity)
     doc.duplicate_of_id, doc.similarity = dup.id, round(similarity, 4)
     _join(session, doc, cluster)
     session.flush()
     origin = cluster.origin_document_id or doc.id
     return DedupResult(cluster.id, dup.id, doc.similarity, kind, origin, merged)
+
+
+def _join_version(session: Session, doc: Document, other: Document, score: float) -> DedupResult:
+    """Put ``doc`` into the story of ``other``, its version in another language."""
+    cluster = session.get(Cluster, other.cluster_id)
+    if cluster is None:  # a dangling cluster id: treat the document as new
+        cluster = _new_cluster(session, doc)
+        session.flush()
+        return DedupResult(cluster.id, None, None, "new", doc.id)
+    doc.duplicate_of_id, doc.similarity = other.id, round(score, 4)
+    _join(session, doc, cluster)
+    session.flush()
+    origin = cluster.origin_document_id or doc.id
+    return DedupResult(cluster.id, other.id, doc.similarity, "version", origin)
 
 
 def _current(session: Session, doc: Document) -> DedupResult:
@@ -323,7 +364,8 @@ def _still_matches(session: Session, doc: Document, fp: Fingerprint) -> bool:
     targets = {doc.duplicate_of_id, cluster.origin_document_id if cluster else None}
     for target_id in targets - {doc.id}:
         other = _get_doc(session, target_id)
-        if other is not None and compare(fp.shingles, _shingles_of(other)).copy:
+        later = other is not None and _is_later(doc, other)
+        if other is not None and compare(fp.shingles, _shingles_of(other), new_is_later=later).copy:
             return True
     return False
 

@@ -1,7 +1,7 @@
 """The ``newsmon dedup`` contract: JSON lines in, one cluster assignment per line out.
 
-Each input line is ``{"id", "title", "text", "published"?, "source"?}`` in arrival
-order. Every line becomes a Document in a temporary SQLite database (URL
+Each input line is ``{"id", "title", "text", "published"?, "source"?, "language"?}`` in
+arrival order. Every line becomes a Document in a temporary SQLite database (URL
 ``urn:newsmon:dedup:<id>``) and goes through :func:`pipeline.dedup.assign`, the
 same code the stored pipeline runs. The output line is ``{"id", "cluster",
 "duplicate_of"}``: ``cluster`` is the input id of the cluster's first-arrived
@@ -11,12 +11,17 @@ document, ``duplicate_of`` the input id of the earlier document it copies, or nu
 taken from an optional ``source_type`` field, else guessed from the name:
 ministry/MFA/МИД names are ``ministry``, government/Kremlin/president names
 ``government``, known wire agencies ``wire``, anything else ``media``.
+
+``language`` (ISO 639-1, e.g. "hy") tells which versions are in other languages and
+may be linked as translations and re-reports; without it the script decides (Armenian,
+Cyrillic, Latin with ``ə``). Without ``published`` a document is linked on content alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,6 +49,7 @@ _WIRE_WORDS = frozenset(
     {"tass", "тасс", "ria", "риа", "interfax", "интерфакс", "armenpress", "azertag", "apa"}
     | {"reuters", "afp", "ap", "trend", "report", "arka", "anadolu", "xinhua", "efe", "dpa"}
 )
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
 # How often the batch commits: bounds the transaction without a commit per line.
 _COMMIT_EVERY = 200
 
@@ -59,6 +65,7 @@ class BatchItem:
     published: datetime | None
     source: str | None
     source_type: str | None
+    language: str | None = None
 
 
 def guess_source_type(name: str) -> str:
@@ -93,6 +100,16 @@ def _optional_str(obj: dict[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise InputError(f'{where}: "{key}" must be a string, got {type(value).__name__}')
     return value
+
+
+def _language(obj: dict[str, Any], where: str) -> str | None:
+    """An optional language code such as "en", "hy" or "ru-RU"."""
+    value = _optional_str(obj, "language", where)
+    if value is None or not value.strip():
+        return None
+    if not _LANGUAGE.fullmatch(value.strip()):
+        raise InputError(f'{where}: "language" must be a code such as "en" or "hy", got {value!r}')
+    return value.strip().casefold()
 
 
 def parse_lines(lines: Iterable[str], name: str = "stdin") -> list[BatchItem]:
@@ -130,6 +147,7 @@ def parse_lines(lines: Iterable[str], name: str = "stdin") -> list[BatchItem]:
                 published=_parse_published(obj.get("published"), where),
                 source=_optional_str(obj, "source", where) or None,
                 source_type=source_type,
+                language=_language(obj, where),
             )
         )
     return items
@@ -159,6 +177,7 @@ def _document(item: BatchItem, source: Source | None, seen: datetime) -> Documen
         title=item.title,
         text=item.text,
         published_at=item.published,
+        language=item.language,
         extraction_method="input",
         content_hash=content_hash(item.title, item.text),
         search_text="",

@@ -107,6 +107,12 @@ class Shingles:
     seq: list[str]
     line_of: list[int]
     line_words: list[int]
+    # Per line: ends like a sentence (prose) rather than a heading, list item or byline.
+    line_prose: tuple[bool, ...] = ()
+
+    def is_prose(self, line: int) -> bool:
+        """Whether ``line`` reads as a sentence (unknown lines count as prose)."""
+        return line >= len(self.line_prose) or self.line_prose[line]
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,8 @@ class Content:
     """The words dedup compares, by line: the body without repeated titles and headings."""
 
     lines: tuple[tuple[str, ...], ...]
+    # Per line: whether it reads as prose (see ``_is_heading_like``); empty = all prose.
+    prose: tuple[bool, ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -126,12 +134,13 @@ class Content:
         words = self.words
         line_words = [len(line) for line in self.lines]
         if not words:
-            return Shingles([], [], line_words)
+            return Shingles([], [], line_words, self.prose)
         starts = [i for i, line in enumerate(self.lines) for _ in line]
         if len(words) < k:
-            return Shingles([" ".join(words)], [0], line_words)
+            return Shingles([" ".join(words)], [0], line_words, self.prose)
         n = len(words) - k + 1
-        return Shingles([" ".join(words[i : i + k]) for i in range(n)], starts[:n], line_words)
+        seq = [" ".join(words[i : i + k]) for i in range(n)]
+        return Shingles(seq, starts[:n], line_words, self.prose)
 
     def shingles(self, k: int | None = None) -> list[str]:
         """Word k-shingles in text order."""
@@ -157,13 +166,17 @@ def content_of(title: str, text: str) -> Content:
     while lines and title_words and lines[0][1] == title_words:
         lines.pop(0)
     total = sum(len(words) for _, words in lines)
-    kept = [words for line, words in lines if not _is_heading_like(line, len(words))]
-    kept_total = sum(len(words) for words in kept)
+    marked = [(words, not _is_heading_like(line, len(words))) for line, words in lines]
+    kept = [(words, prose) for words, prose in marked if prose]
+    kept_total = sum(len(words) for words, _ in kept)
     if total and kept_total < total * (1 - MAX_DROPPED_SHARE):
-        kept = [words for _, words in lines]
-    if not any(kept):
-        kept = [title_words]
-    return Content(tuple(tuple(words) for words in kept if words))
+        kept = marked
+    if not any(words for words, _ in kept):
+        kept = [(title_words, True)]
+    kept = [(words, prose) for words, prose in kept if words]
+    return Content(
+        tuple(tuple(words) for words, _ in kept), tuple(prose for _, prose in kept)
+    )
 
 
 def content_hash(title: str, text: str) -> str:

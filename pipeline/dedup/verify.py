@@ -38,10 +38,12 @@ from dataclasses import dataclass
 
 from pipeline.dedup.text import Shingles
 
-MADE_OF = 0.8
+MADE_OF = 0.75
 FULL = 0.85
 # Below the 60% the issue guarantees, leaving room for the k-1 shingles lost at the cut.
 CUT = 0.5
+# A later text that keeps an earlier one's opening and drops sentences and the end.
+CUT_LATER = 0.3
 # A lead line such as "TASS reported that" or a dropped dateline costs up to ~k+4 shingles.
 LEAD_SLACK = 10
 # Outlet boilerplate that reads like a sentence ("Subscribe to our Telegram channel to
@@ -73,26 +75,48 @@ def _as_shingles(value: Shingles | Sequence[str]) -> Shingles:
     return Shingles(seq, [0] * len(seq), [len(seq) + 1])
 
 
-def _trim(doc: Shingles, other: set[str]) -> list[str]:
-    """``doc``'s shingles without its short lines that the other document lacks entirely."""
+def _trim(doc: Shingles, other: set[str]) -> tuple[list[str], list[str]]:
+    """``doc``'s shingles without its furniture lines that the other document lacks entirely.
+
+    Furniture: any number of short non-prose lines (bylines, share bars, "Read more"
+    lists, datelines), plus up to BOILERPLATE_LINES short sentences within
+    BOILERPLATE_BUDGET words ("Subscribe to our Telegram channel..."). Returns the
+    shingles without the furniture lines (for the shape of the text: a rebuttal's short
+    opening sentence must still count there) and without both (for the containments).
+    """
     lines: dict[int, bool] = {}
     for shingle, line in zip(doc.seq, doc.line_of, strict=True):
         lines[line] = lines.get(line, True) and shingle not in other
-    own = sorted(
-        (doc.line_words[line], line)
-        for line, uncovered in lines.items()
-        if uncovered and doc.line_words[line] <= BOILERPLATE_WORDS
-    )
     dropped: set[int] = set()
+    sentences = []
+    for line, uncovered in lines.items():
+        words = doc.line_words[line]
+        if not uncovered or words > BOILERPLATE_WORDS:
+            continue
+        if doc.is_prose(line):
+            sentences.append((words, line))
+        else:
+            dropped.add(line)
+    shape = _without(doc, dropped)
     budget = BOILERPLATE_BUDGET
-    for words, line in own[:BOILERPLATE_LINES]:
+    for words, line in sorted(sentences)[:BOILERPLATE_LINES]:
         if words > budget:
             break
         dropped.add(line)
         budget -= words
-    if not dropped:
+    return shape, _without(doc, dropped)
+
+
+def _without(doc: Shingles, lines: set[int]) -> list[str]:
+    """``doc``'s shingles that start outside ``lines``."""
+    if not lines:
         return doc.seq
-    return [s for s, line in zip(doc.seq, doc.line_of, strict=True) if line not in dropped]
+    return [s for s, line in zip(doc.seq, doc.line_of, strict=True) if line not in lines]
+
+
+def head_gap(big: Sequence[str], small: set[str]) -> int:
+    """Shingles of ``big`` before the first one ``small`` shares (its own opening)."""
+    return next((i for i, s in enumerate(big) if s in small), len(big))
 
 
 def cut_cost(big: Sequence[str], small: set[str]) -> int:
@@ -111,14 +135,26 @@ def cut_cost(big: Sequence[str], small: set[str]) -> int:
     return best
 
 
-def compare(new: Shingles | Sequence[str], old: Shingles | Sequence[str]) -> Verdict:
-    """Decide whether ``new`` and ``old`` (shingles in text order) are copies."""
+def compare(
+    new: Shingles | Sequence[str],
+    old: Shingles | Sequence[str],
+    *,
+    new_is_later: bool | None = None,
+) -> Verdict:
+    """Decide whether ``new`` and ``old`` (shingles in text order) are copies.
+
+    ``new_is_later`` says which was published later when that is known: a later text
+    made of an earlier one is an excerpt of it wherever its gaps fall, while an earlier
+    text inside a later one must be the later one's cut (its own text a tail).
+    """
     n, o = _as_shingles(new), _as_shingles(old)
     full_a, full_b = set(n.seq), set(o.seq)
     if not full_a or not full_b:
         return Verdict(False, 0.0, 0.0, 0.0, "empty")
-    n_seq, o_seq = _trim(n, full_b), _trim(o, full_a)
+    (n_shape, n_seq), (o_shape, o_seq) = _trim(n, full_b), _trim(o, full_a)
     a, b = set(n_seq), set(o_seq)
+    if not a or not b:
+        return Verdict(False, 0.0, 0.0, 0.0, "only furniture")
     inter = len(a & b)
     jac = inter / len(a | b)
     c_new, c_old = inter / len(a), inter / len(b)
@@ -126,15 +162,20 @@ def compare(new: Shingles | Sequence[str], old: Shingles | Sequence[str]) -> Ver
         return Verdict(False, jac, c_new, c_old, "neither is made of the other")
     if min(c_new, c_old) >= FULL:
         return Verdict(True, jac, c_new, c_old, "copy")
-    # Each document that is mostly made of the other may be the cut copy of it.
+    # Each document that is mostly made of the other may be the cut copy of it:
+    # (coverage of the full text, the full text as written, the copy's shingles, copy is later).
     readings = []
     if c_new >= MADE_OF:
-        readings.append((c_old, o.seq, a))  # new is the copy; old is the full text
+        readings.append((c_old, o_shape, a, new_is_later is True))
     if c_old >= MADE_OF:
-        readings.append((c_new, n.seq, b))  # old is the copy (the original arrived later)
-    if all(coverage < CUT for coverage, _, _ in readings):
-        return Verdict(False, jac, c_new, c_old, "fragment or quotation")
-    for coverage, big, small in readings:
+        readings.append((c_new, n_shape, b, new_is_later is False))
+    for coverage, big, small, later in readings:
+        if later and coverage >= CUT_LATER and head_gap(big, small) <= LEAD_SLACK:
+            return Verdict(True, jac, c_new, c_old, "cut copy")
         if coverage >= CUT and cut_cost(big, small) <= LEAD_SLACK:
             return Verdict(True, jac, c_new, c_old, "cut copy")
+        if later and coverage >= CUT:
+            return Verdict(True, jac, c_new, c_old, "excerpt")
+    if all(coverage < CUT for coverage, *_ in readings):
+        return Verdict(False, jac, c_new, c_old, "fragment or quotation")
     return Verdict(False, jac, c_new, c_old, "uncovered text is not a cut tail")

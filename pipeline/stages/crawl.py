@@ -13,7 +13,6 @@ re-check fetched the same bytes again) and becomes a document when the process s
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -30,9 +29,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pipeline.config.hosts import check_production_hosts
 from pipeline.config.settings import PROJECT_ROOT, get_settings
 from pipeline.config.sources import SourceConfig, SourcesFile, load_sources, sync_sources
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import InputError
 from pipeline.store.crawlstate import SOURCE_KEY, upsert_state
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import CrawlState, Source
@@ -104,17 +104,6 @@ def _iso(value: datetime | str | None) -> str | None:
     return value.astimezone(UTC).isoformat()
 
 
-def _private_literal(host: str) -> bool:
-    """True for localhost or a loopback/private IP literal (no DNS lookup here)."""
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return bool(ip.is_loopback or ip.is_private or ip.is_link_local)
-
-
 def select_sources(sf: SourcesFile, names: list[str] | None) -> list[SourceConfig]:
     """The named sources (disabled ones included when named), else every enabled source."""
     if not names:
@@ -126,20 +115,6 @@ def select_sources(sf: SourcesFile, names: list[str] | None) -> list[SourceConfi
             f"unknown source(s) {', '.join(missing)}; known: {', '.join(sorted(known))}"
         )
     return [known[n] for n in names]
-
-
-def check_production_hosts(selected: list[SourceConfig]) -> None:
-    """Production mode refuses sources pointing at loopback/private hosts (the replica)."""
-    if get_settings().mode != "production":
-        return
-    for src in selected:
-        bad = [d for d in src.allowed_domains if _private_literal(d)]
-        if bad:
-            raise ConfigError(
-                f"source {src.name!r} points at loopback/private host(s) {bad}; "
-                "NEWSMON_MODE=production never crawls those (use NEWSMON_MODE=test or demo "
-                "for the offline replica)"
-            )
 
 
 def scrapy_command(
@@ -196,7 +171,7 @@ def run_crawl(
     path = sources_file or settings.sources_path
     sf = load_sources(path)
     selected = select_sources(sf, sources)
-    check_production_hosts(selected)
+    check_production_hosts(sf, selected)
     since_s, until_s = _iso(since), _iso(until)
     started = datetime.now(UTC)
 

@@ -186,14 +186,24 @@ def alert(
     """Send what is due under ``mode`` (pipeline.alerts); counts for XCom.
 
     ``mailer_factory`` opens the mail server the caller resolved (the DAG task: NEWSMON_SMTP_URL
-    or Airflow's ``smtp_default``); None means NEWSMON_SMTP_URL only.
+    or Airflow's ``smtp_default``); None means NEWSMON_SMTP_URL only. Alerts held for a retry
+    are a warning (the next run retries them; ``alerts_held`` in the counts); an alert refused for
+    good or given up, or a misconfigured mail server, raises :class:`DeliveryError`.
     """
     from pipeline.alerts import run_alerts
+    from pipeline.errors import DeliveryError
 
     if mode not in ALERT_MODES:
         raise InputError(f"alert mode {mode!r}: expected one of {', '.join(ALERT_MODES)}")
     result = run_alerts(mode=mode, now=now, mailer_factory=mailer_factory)
     summary = {"mode": mode, **_alert_counts(result)}
+    for notice in result.warnings:
+        log.warning("alert: %s", notice)
+    if result.delivery == "failed":
+        log.error("alert: %s", summary)
+        raise DeliveryError(f"alerts not delivered: {result.problem()}")
+    if result.delivery == "held":
+        log.warning("alert: %s", result.problem())
     log.info("alert: %s", summary)
     return summary
 

@@ -124,9 +124,7 @@ class Processor:
         self.count_taken, self.on_result = count_taken, on_result
         self.workers = max(1, min(workers, expected))
         self.pool: ProcessPoolExecutor | None = None
-        if self.workers > 1 and expected >= POOL_MIN_PAGES:
-            ctx = multiprocessing.get_context(_start_method())
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+        self.use_pool = self.workers > 1 and expected >= POOL_MIN_PAGES
         self.inflight: deque[tuple[Task, Future[Extracted]]] = deque()
         self.batch: list[tuple[Task, Extracted]] = []
         self.batch_started = 0.0
@@ -137,10 +135,18 @@ class Processor:
         """Extract one task (or queue it for a worker) and store finished ones in order."""
         if self.pool is None:
             self._accept(task, extract_task(task))
+            if self.use_pool:
+                self._start_pool()
             return
         self.inflight.append((task, self.pool.submit(extract_task, task)))
         while len(self.inflight) >= self.workers * LOOKAHEAD_PER_WORKER:
             self._take_oldest()
+
+    def _start_pool(self) -> None:
+        """Fork the workers after the first page was cleaned here: they inherit the warm
+        extraction stack (language model, date parser data) instead of each loading it."""
+        ctx = multiprocessing.get_context(_start_method())
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
 
     def _take_oldest(self) -> None:
         """Wait for the oldest queued task and hand its result to the writer."""
@@ -148,7 +154,8 @@ class Processor:
         try:
             extracted = future.result()
         except BrokenProcessPool:
-            self.inflight.appendleft((task, future))
+            self.inflight.clear()
+            self.commit()  # what the workers finished before is kept
             raise ProcessFailed(
                 f"an extraction worker died (out of memory or killed?) while the pool was cleaning "
                 f"pages such as {task.url}; what was stored is kept, run `newsmon process` again"
@@ -238,6 +245,7 @@ class Processor:
             proc.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
+        self.use_pool = False
 
 
 def pending_query(source_names: list[str] | None, window: Window | None) -> Select[int]:

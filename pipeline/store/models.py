@@ -201,6 +201,24 @@ class LshBand(Base):
     __table_args__ = (Index("ix_lsh_bands_band_bucket", "band", "bucket"),)
 
 
+class XlBand(Base):
+    """One band bucket of a document's language-independent MinHash (names, numbers, dates).
+
+    Looked up by (band, bucket) within a window of days, so cross-language linking stays
+    one indexed range per band however long the archive grows.
+    """
+
+    __tablename__ = "xl_bands"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    # Days since 1970-01-01 of publication (else arrival): the lookup window.
+    day: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_xl_bands_band_bucket_day", "band", "bucket", "day"),)
+
+
 class Topic(Base):
     """A tracked topic, upserted from ``seeds/topics.yaml``."""
 
@@ -239,6 +257,10 @@ class Run(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    # Who runs it, so that a later run can tell a dead one from a live one (store/runs.py).
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
 
 
 class RunCount(Base):

@@ -45,10 +45,12 @@ class CNear:
 
 @dataclass(frozen=True, slots=True)
 class CGroup:
-    """``any``/``all``/``none`` of the children."""
+    """``any``/``all``/``none`` of the children, or all of them inside one ``sentence``."""
 
     kind: str
     children: tuple[CCond, ...]
+    # For ``sentence``: every alias below, negated ones included (hits are split by sentence).
+    every: frozenset[int] = frozenset()
 
 
 CCond = CTerms | CNear | CGroup
@@ -66,6 +68,9 @@ class CTopic:
     languages: frozenset[str] | None
     sources: frozenset[str] | None
     source_types: frozenset[str] | None
+    substantive: bool = False
+    # Aliases that only ever serve as context in this topic (never anchor a mention).
+    context_aliases: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -134,8 +139,15 @@ class _Builder:
                     ids.append(aid)
         return tuple(ids)
 
-    def cond(self, cond: Condition) -> CCond:
-        """Compile one condition."""
+    def cond(self, cond: Condition, context: set[int] | None = None) -> CCond:
+        """Compile one condition; aliases of ``context: true`` conditions go to ``context``."""
+        compiled = self._cond(cond, context)
+        if cond.context and context is not None:
+            positive_aliases(compiled, context)
+        return compiled
+
+    def _cond(self, cond: Condition, context: set[int] | None) -> CCond:
+        """Compile one condition of any kind."""
         kind = cond.kind
         if kind == "terms":
             assert cond.terms is not None
@@ -144,7 +156,23 @@ class _Builder:
             near: Near = cond.near  # type: ignore[assignment]
             return CNear(self.spec(near.a), self.spec(near.b), near.within)
         children: list[Condition] = getattr(cond, kind)
-        return CGroup(kind, tuple(self.cond(c) for c in children))
+        compiled = tuple(self.cond(c, context) for c in children)
+        every = frozenset(_every_alias(compiled)) if kind == "sentence" else frozenset()
+        return CGroup(kind, compiled, every)
+
+
+def _every_alias(conds: tuple[CCond, ...]) -> set[int]:
+    """Every alias under the conditions, negated ones included."""
+    out: set[int] = set()
+    for cond in conds:
+        if isinstance(cond, CTerms):
+            out.update(cond.aliases)
+        elif isinstance(cond, CNear):
+            out.update(cond.a)
+            out.update(cond.b)
+        else:
+            out |= _every_alias(cond.children)
+    return out
 
 
 def positive_aliases(cond: CCond, out: set[int], *, negated: bool = False) -> None:
@@ -190,15 +218,35 @@ def compile_topics(cfg: TopicsFile) -> Compiled:
     )
 
 
+def _anchor_aliases(cond: Condition, b: _Builder, out: set[int]) -> None:
+    """Aliases of the positive, non-context conditions under ``cond``."""
+    if cond.context:
+        return
+    compiled = b._cond(cond, None)
+    if isinstance(compiled, CGroup):
+        if compiled.kind == "none":
+            return
+        for child in getattr(cond, cond.kind):
+            _anchor_aliases(child, b, out)
+    else:
+        positive_aliases(compiled, out)
+
+
 def _topic(b: _Builder, t: TopicDef) -> CTopic:
     """Compile one topic."""
+    context: set[int] = set()
+    anchors: set[int] = set()
+    for c in (*t.any, *t.all):
+        _anchor_aliases(c, b, anchors)
     return CTopic(
         id=t.id,
         name=t.name,
-        any=tuple(b.cond(c) for c in t.any),
-        all=tuple(b.cond(c) for c in t.all),
+        any=tuple(b.cond(c, context) for c in t.any),
+        all=tuple(b.cond(c, context) for c in t.all),
         none=tuple(b.cond(c) for c in t.none),
         languages=frozenset(t.languages) if t.languages else None,
         sources=frozenset(t.sources) if t.sources else None,
         source_types=frozenset(t.source_types) if t.source_types else None,
+        substantive=t.substantive,
+        context_aliases=frozenset(context - anchors),
     )

@@ -17,9 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.text.normalize import Token, tokens
-from pipeline.topics.compile import CCond, CGroup, CNear, Compiled, CTerms, CTopic, compile_topics
+from pipeline.topics.compile import (
+    CCond,
+    CGroup,
+    CNear,
+    Compiled,
+    CTerms,
+    CTopic,
+    compile_topics,
+)
 from pipeline.topics.model import TopicDef, TopicsFile, definition, definition_hash
-from pipeline.topics.passages import Passage, choose
+from pipeline.topics.passages import Passage, choose, sentence_spans
 
 FIELDS = ("title", "text")
 # (alias id, field index, first word, last word)
@@ -36,6 +44,49 @@ MAX_NEAR_PAIRS = 50
 # few thousand characters, long speeches and transcripts to some tens of thousands.
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 100_000
+# Substantive mention (topics with ``substantive: true``): a mention in the title, in the
+# lead (the first LEAD_SENTENCES sentences of the text, or its first LEAD_CHARS characters:
+# wire copy often opens with a dateline "sentence"), or in at least SUBSTANTIVE_SENTENCES
+# sentences. A topic named once deep inside an unrelated text is only mentioned in passing.
+LEAD_SENTENCES = 2
+LEAD_CHARS = 300
+# ...but a "sentence" that runs on for this long is a paragraph the splitter could not cut.
+LEAD_MAX_CHARS = 600
+SUBSTANTIVE_SENTENCES = 2
+
+
+class _Doc:
+    """The fields of one document and, computed on first use, the sentence of each word."""
+
+    def __init__(self, fields: list[str], toks: list[list[Token]]) -> None:
+        self.fields = fields
+        self.toks = toks
+        self.spans: dict[str, list[tuple[int, int]]] = {}  # shared with passages.choose
+        self._word_sentence: list[list[int] | None] = [None] * len(fields)
+
+    def sentence(self, hit: Hit) -> tuple[int, int]:
+        """(field, sentence index) of a hit's first word."""
+        f = hit[1]
+        index = self._word_sentence[f]
+        if index is None:
+            name = FIELDS[f]
+            if name not in self.spans:
+                self.spans[name] = sentence_spans(self.fields[f])
+            starts = [s for s, _ in self.spans[name]]
+            index = [max(0, bisect.bisect_right(starts, t.start) - 1) for t in self.toks[f]]
+            self._word_sentence[f] = index
+        return f, index[hit[2]]
+
+    def substantive(self, anchors: list[Hit]) -> bool:
+        """True when the anchor hits make the topic the subject, not a passing mention."""
+        sentences: set[int] = set()
+        for hit in anchors:
+            f, i = self.sentence(hit)
+            start = self.toks[f][hit[2]].start
+            if f == 0 or start < LEAD_CHARS or (i < LEAD_SENTENCES and start < LEAD_MAX_CHARS):
+                return True
+            sentences.add(i)
+        return len(sentences) >= SUBSTANTIVE_SENTENCES
 
 
 @dataclass(frozen=True)
@@ -143,16 +194,22 @@ class Matcher:
         for aid in hits:
             candidates.update(self.compiled.alias_topics.get(aid, ()))
         out: list[TopicMatch] = []
-        sentences: dict[str, list[tuple[int, int]]] = {}  # filled lazily by passages.choose
+        doc = _Doc(fields, toks)
         for ti in sorted(candidates):
             topic = self.compiled.topics[ti]
             if topics is not None and topic.id not in topics:
                 continue
             if not _passes(topic, language, source, source_type):
                 continue
-            evidence = _evaluate(topic, hits)
-            if evidence is not None:
-                out.append(self._explain(topic, evidence, fields, toks, language, sentences))
+            evidence = _evaluate(topic, hits, doc)
+            if evidence is None:
+                continue
+            if topic.substantive:
+                ctx = topic.context_aliases
+                anchors = [h for h in evidence if h[0] not in ctx] or evidence
+                if not doc.substantive(anchors):
+                    continue
+            out.append(self._explain(topic, evidence, fields, toks, language, doc.spans))
         out.sort(key=lambda m: (-m.score, m.topic))
         return out
 
@@ -228,34 +285,50 @@ def _passes(t: CTopic, language: str | None, source: str | None, stype: str | No
     return not (t.source_types is not None and stype and stype not in t.source_types)
 
 
-def _evaluate(topic: CTopic, hits: dict[int, list[Hit]]) -> list[Hit] | None:
+def _evaluate(topic: CTopic, hits: dict[int, list[Hit]], doc: _Doc) -> list[Hit] | None:
     """The hits that make the topic's rule true, or None when it does not match."""
     evidence: list[Hit] = []
     for cond in topic.all:
-        got = _cond(cond, hits)
+        got = _cond(cond, hits, doc)
         if got is None:
             return None
         evidence.extend(got)
     if topic.any:
-        fired = [got for got in (_cond(c, hits) for c in topic.any) if got is not None]
+        fired = [got for got in (_cond(c, hits, doc) for c in topic.any) if got is not None]
         if not fired:
             return None
         for got in fired:
             evidence.extend(got)
     for cond in topic.none:
-        if _cond(cond, hits) is not None:
+        if _cond(cond, hits, doc) is not None:
             return None
     return evidence
 
 
-def _cond(cond: CCond, hits: dict[int, list[Hit]]) -> list[Hit] | None:
+def _cond(cond: CCond, hits: dict[int, list[Hit]], doc: _Doc) -> list[Hit] | None:
     """Evaluate one condition: its supporting hits (maybe []) or None when false."""
     if isinstance(cond, CTerms):
         found = [h for a in cond.aliases for h in hits.get(a, ())]
         return found if len(found) >= cond.at_least else None
     if isinstance(cond, CNear):
         return _near(cond, hits)
-    return _group(cond, hits)
+    if cond.kind == "sentence":
+        return _sentence(cond, hits, doc)
+    return _group(cond, hits, doc)
+
+
+def _sentence(cond: CGroup, hits: dict[int, list[Hit]], doc: _Doc) -> list[Hit] | None:
+    """Every child true inside one sentence; the evidence of every sentence where they are."""
+    by_sentence: dict[tuple[int, int], dict[int, list[Hit]]] = {}
+    for aid in cond.every:
+        for h in hits.get(aid, ()):
+            by_sentence.setdefault(doc.sentence(h), {}).setdefault(aid, []).append(h)
+    found: list[Hit] = []
+    for key in sorted(by_sentence):
+        got = _group(CGroup("all", cond.children), by_sentence[key], doc)
+        if got is not None:
+            found.extend(got)
+    return found or None
 
 
 def _near(cond: CNear, hits: dict[int, list[Hit]]) -> list[Hit] | None:
@@ -303,9 +376,9 @@ def _near(cond: CNear, hits: dict[int, list[Hit]]) -> list[Hit] | None:
     return found or None
 
 
-def _group(cond: CGroup, hits: dict[int, list[Hit]]) -> list[Hit] | None:
+def _group(cond: CGroup, hits: dict[int, list[Hit]], doc: _Doc) -> list[Hit] | None:
     """any / all / none over child conditions."""
-    results = [_cond(c, hits) for c in cond.children]
+    results = [_cond(c, hits, doc) for c in cond.children]
     if cond.kind == "none":
         return [] if all(r is None for r in results) else None
     if cond.kind == "all" and any(r is None for r in results):

@@ -72,28 +72,37 @@ class Near(_Strict):
     within: int = Field(default=5, ge=0, le=100)
 
 
+KINDS = ("terms", "near", "any", "all", "none", "sentence")
+GROUPS = frozenset({"any", "all", "none", "sentence"})
+
+
 class Condition(_Strict):
-    """Exactly one of: ``terms``, ``near``, or a nested ``any``/``all``/``none`` group."""
+    """Exactly one of: ``terms``, ``near``, or a nested ``any``/``all``/``none``/``sentence``."""
 
     terms: TermsSpec | None = None
     near: Near | None = None
     any: list[Condition] | None = None
     all: list[Condition] | None = None
     none: list[Condition] | None = None
+    # Every child holds inside one sentence (of the title or of the text).
+    sentence: list[Condition] | None = None
     # For ``terms``: how many mentions (hits) are needed; 2 means "mentioned at least twice".
     at_least: int = Field(default=1, ge=1)
+    # Context only: required, but its words alone never make a mention substantive
+    # ("Armenia" in a headline does not make a passing "peace deal" the story's subject).
+    context: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> Condition:
         """Exactly one kind of condition, and groups are not empty."""
-        given = [k for k in ("terms", "near", "any", "all", "none") if getattr(self, k) is not None]
+        given = [k for k in KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a condition needs exactly one of terms / near / any / all / none"
+                "a condition needs exactly one of " + " / ".join(KINDS)
                 + (f" (got {', '.join(given)})" if given else "")
-            )
+            )  # fmt: skip
         group = getattr(self, given[0])
-        if given[0] in {"any", "all", "none"} and not group:
+        if given[0] in GROUPS and not group:
             raise ValueError(f"empty '{given[0]}' group")
         if self.at_least != 1 and given[0] != "terms":
             raise ValueError("at_least applies to terms conditions only")
@@ -101,8 +110,8 @@ class Condition(_Strict):
 
     @property
     def kind(self) -> str:
-        """Which of the five kinds this condition is."""
-        for k in ("terms", "near", "any", "all", "none"):
+        """Which of the kinds this condition is."""
+        for k in KINDS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("validated condition without a kind")
@@ -118,6 +127,9 @@ class TopicDef(_Strict):
     languages: list[Annotated[str, Field(pattern=f"^{LANG_PATTERN}$")]] | None = None
     sources: list[str] | None = None
     source_types: list[SourceType] | None = None
+    # Alert only on a substantive mention: in the title, in the lead, or in several
+    # sentences; one mention deep in an unrelated text (a list item) is passing.
+    substantive: bool = False
     any: list[Condition] = Field(default_factory=list)
     all: list[Condition] = Field(default_factory=list)
     none: list[Condition] = Field(default_factory=list)
@@ -155,7 +167,7 @@ def set_references(topic: TopicDef) -> list[tuple[tuple[str | int, ...], str]]:
                 spec = getattr(cond.near, side)
                 if isinstance(spec, str):
                     found.append(((*loc, "near", side), spec))
-        for group in ("any", "all", "none"):
+        for group in ("any", "all", "none", "sentence"):
             for i, child in enumerate(getattr(cond, group) or []):
                 walk(child, (*loc, group, i))
 

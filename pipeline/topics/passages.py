@@ -11,7 +11,12 @@ from typing import Any
 # Sentence ends: . ! ? … and the Armenian full stop ։ (U+0589) or the one-dot leader ․
 # (U+2024) that Armenian machine translation leaves in English text; closing quotes and
 # brackets stay with their sentence. A line break always ends a sentence.
-_END = re.compile(r"[.!?…։․。](?:[\"'»”’)\]]+)?\s+|\s*\n\s*")
+_END = re.compile(
+    r"[.!?…։․。](?:[\"'»”’)\]]+)?\s+|\s*\n\s*"
+    # Scraped copy often loses the space between sentences ("relations.Academician"):
+    # a stop directly followed by a capitalised word still ends a sentence.
+    r"|[.!?](?=[A-ZА-ЯЁԱ-Ֆ][a-zа-яёա-ֆ])"
+)
 # A passage longer than this is cut to a window around its hits (at spaces).
 MAX_PASSAGE = 400
 MAX_PASSAGES = 3

@@ -231,7 +231,7 @@ def test_three_day_backfill_is_one_digest_section(db_url: str, smtp: Sink) -> No
     assert "6 caught up" in msg["Subject"]
 
 
-def test_refusing_server_keeps_alerts_pending_then_delivers(db_url: str, smtp: Sink) -> None:
+def test_refusing_server_holds_alerts_then_delivers(db_url: str, smtp: Sink) -> None:
     subs = subscribers(INSTANT)
     with session_scope(db_url) as s:
         for n in range(1, 4):
@@ -240,15 +240,18 @@ def test_refusing_server_keeps_alerts_pending_then_delivers(db_url: str, smtp: S
     report = run_alerts(now=DAY1, subscribers=subs)
     assert report.emails_sent == 0 and report.email_failures == 3  # 451 per message
     rows = ledger(db_url)
-    assert {(r.status, r.attempts) for r in rows} == {("pending", 1)}
+    assert {(r.status, r.attempts) for r in rows} == {("held", 1)}
     assert all("451" in (r.last_error or "") for r in rows)
+    assert report.alerts_held == 3 and report.delivery == "held"
     smtp.refuse = False
-    assert run_alerts(now=DAY1 + timedelta(minutes=5), subscribers=subs).emails_sent == 3
+    # Backoff: not retried within five minutes of the failure, retried after.
+    assert run_alerts(now=DAY1 + timedelta(minutes=4), subscribers=subs).emails_sent == 0
+    assert run_alerts(now=DAY1 + timedelta(minutes=6), subscribers=subs).emails_sent == 3
     assert len(set(smtp.ids())) == 3 and {r.status for r in ledger(db_url)} == {"sent"}
     assert run_alerts(now=DAY1 + timedelta(minutes=10), subscribers=subs).emails_sent == 0
 
 
-def test_server_down_leaves_everything_pending(
+def test_server_down_holds_everything_one_try_counted(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSMON_SMTP_URL", f"smtp://127.0.0.1:{free_port()}?starttls=0&timeout=3")
@@ -259,7 +262,7 @@ def test_server_down_leaves_everything_pending(
     report = run_alerts(now=DAY1, subscribers=subscribers(INSTANT))
     assert report.emails_sent == 0 and "Connection refused" in report.errors[0]
     rows = ledger(db_url)
-    assert [r.status for r in rows] == ["pending"] * 3
+    assert [r.status for r in rows] == ["held"] * 3
     assert sorted(r.attempts for r in rows) == [0, 0, 1]  # one tried, two never tried
     assert all(r.claim_token is None for r in rows)
 
@@ -276,11 +279,11 @@ def test_dropped_connection_mid_batch_then_next_run_without_duplicates(
     assert report.emails_sent == 2 and len(smtp.messages) == 2
     rows = ledger(db_url)
     sent = [r for r in rows if r.status == "sent"]
-    pending = [r for r in rows if r.status == "pending"]
-    assert len(sent) == 2 and len(pending) == 3
+    held = [r for r in rows if r.status == "held"]
+    assert len(sent) == 2 and len(held) == 3
     assert {r.message_id for r in sent} == set(smtp.ids())
     smtp.drop_on = None
-    assert run_alerts(now=DAY1 + timedelta(minutes=5), subscribers=subs).emails_sent == 3
+    assert run_alerts(now=DAY1 + timedelta(minutes=10), subscribers=subs).emails_sent == 3
     ids = smtp.ids()
     assert len(ids) == 5 and len(set(ids)) == 5  # every alert once, no duplicate Message-ID
     assert {r.message_id for r in ledger(db_url)} == set(ids)

@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import _register, app
 from pipeline.config.settings import get_settings
+from pipeline.devtools.replay.server import ReplayServer
 from pipeline.devtools.synthetic import documents, to_html
 from pipeline.stages import orchestrate
 from pipeline.stages.ingest import source_for, synced_sources
@@ -26,6 +28,7 @@ from pipeline.store import db
 from pipeline.store.models import Document, Page, Source
 from pipeline.store.pages import NO_WINDOW, Discovery, Window, record_fetch
 from pipeline.store.runs import run_counts, start_run
+from tests.crawlers.conftest import FAST, crawl_env, replay, replica_sources
 from tests.reliability.helpers import stored_result
 
 PAGES = Path(__file__).resolve().parent.parent / "crawlers" / "pages"
@@ -37,6 +40,7 @@ MFA_AZ_PUBLISHED = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 FIELDS = ("title", "text", "published_at", "language", "extraction_method")
 _register()
 runner = CliRunner()
+__all__ = ["crawl_env", "replay"]  # the crawl tests' fixtures, used here too
 
 
 def served(name: str, url: str) -> bytes:
@@ -248,3 +252,48 @@ def test_dag_process_task_reports_what_it_cleaned(any_db_url: str) -> None:
         assert left is None
     again = orchestrate.process()
     assert again["pages"] == 0 and again["documents"] == 0
+
+
+@pytest.mark.slow
+def test_replica_crawl_and_ingest_of_the_saved_pages_agree(
+    crawl_env: str, replay: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real crawl (spiders, record pipeline) then `newsmon process`, against `newsmon ingest`
+    of the fetched article pages saved to files (feed entries rebuilt as pages are not saved
+    pages: their date comes from the feed)."""
+    from pipeline.stages.crawl import run_crawl
+    from pipeline.store.pages import decompress
+
+    sources = replica_sources(replay, ["mid-ru"], tmp_path / "sources.yaml")
+    monkeypatch.setenv("NEWSMON_SOURCES_FILE", str(sources))
+    get_settings.cache_clear()
+    assert run_crawl(["mid-ru"], sources_file=sources, polite=False, scrapy_settings=FAST).ok
+    assert newsmon("process", "--workers", "2")["outcomes"].get("new", 0) > 0
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    moscow = ZoneInfo("Europe/Moscow")
+    with db.session_scope() as session:
+        rows = session.execute(
+            select(Page, Document)
+            .join(Document, Document.page_id == Page.id)
+            .where(Page.via_feed.is_(False))
+        ).all()
+        crawled = {}
+        for n, (page, doc) in enumerate(rows):
+            (folder / f"{n:03d}.html").write_bytes(decompress(page.raw))
+            # The replica's mid.ru pages print only the day: the feed's time wins.
+            assert doc.published_at == page.discovered_published is not None
+            day = doc.published_at.astimezone(moscow).date()
+            page_date = datetime.combine(day, datetime.min.time(), moscow).astimezone(UTC)
+            crawled[doc.url] = {f: getattr(doc, f) for f in FIELDS} | {"published_at": page_date}
+    assert len(crawled) >= 2, "the crawl should have fetched article pages"
+    use_database(f"sqlite:///{tmp_path / 'ingest.db'}", monkeypatch)
+    report = newsmon("ingest", str(folder), "--source", "mid-ru")
+    assert report["outcomes"] == {"new": len(crawled)}
+    # A saved page knows only what it prints: the same document, dated by the page's day.
+    with db.session_scope() as session:
+        by_title = {
+            (d.title, d.text): {f: getattr(d, f) for f in FIELDS}
+            for d in session.scalars(select(Document))
+        }
+    assert sorted(by_title.values(), key=str) == sorted(crawled.values(), key=str)

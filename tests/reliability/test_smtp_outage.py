@@ -1,8 +1,12 @@
-"""The mail server down for a whole run, then back; a hostile page's alert arrives harmless."""
+"""The mail server down for a run or for ten, then back: every alert once, the operator told.
+
+Also: a hostile page's alert arrives harmless.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,15 +16,19 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from pipeline.alerts import AlertReport, run_alerts
+from pipeline.alerts.subscribers import SubscriberSet
 from pipeline.config.settings import get_settings
 from pipeline.devtools.synthetic import documents, to_html
 from pipeline.stages.ingest import ingest_paths
 from pipeline.store.db import session_scope
-from pipeline.store.models import Alert, utcnow
-from tests.alerts_data import story
-from tests.integration.test_alerts_smtp import Sink, free_port
+from pipeline.store.models import Alert, OperatorAlert, utcnow
+from tests.alerts_data import DAY1, story, subscribers
+from tests.integration.test_alerts_smtp import Sink, body, free_port
 from tests.reliability.helpers import invoke
+from tests.reliability.smtp_server import MailServer
 
+DESK = {"id": "desk", "email": "desk@example.org", "mode": "instant"}
 SUBSCRIBERS = """\
 subscribers:
   - id: desk
@@ -71,10 +79,11 @@ def test_smtp_down_for_a_whole_run_then_back(
         for n in range(1, 5):
             story(session, n=n, published=utcnow() - timedelta(hours=2))
     code, out, err = invoke(["alerts", "send"], capsys)
-    assert code == 0, err  # the run completes; the failure is reported, nothing is lost
-    assert "failed" in err and "emails sent 0" in out
+    assert code == 3, err  # held for a retry: not delivered, not an error either
+    assert "4 alerts held for retry" in err and "Connection refused" in err
+    assert "emails sent 0" in out
     rows = _ledger()
-    assert len(rows) == 4 and {r.status for r in rows} == {"pending"}
+    assert len(rows) == 4 and {r.status for r in rows} == {"held"}
     assert all(r.claim_token is None for r in rows)  # no lease left behind
     assert sum(r.attempts for r in rows) == 1  # one tried, the rest released untried
     controller, sink = _server(smtp_port)  # the server is back
@@ -102,7 +111,6 @@ def test_hostile_page_alert_arrives_harmless(db_url: str, served: Sink, tmp_path
     (folder / "evil.html").write_text(page, encoding="utf-8")
     report = ingest_paths([folder])
     assert report.outcomes == {"new": 1}
-    from pipeline.alerts import run_alerts
     from pipeline.alerts.subscribers import load_subscribers
 
     sent = run_alerts(subscribers=load_subscribers())
@@ -115,3 +123,100 @@ def test_hostile_page_alert_arrives_harmless(db_url: str, served: Sink, tmp_path
     body: Any = msg.get_body(preferencelist=("html",))
     content = body.get_content()
     assert "<script>" not in content and "&lt;script&gt;" in content
+
+
+STORIES = 18
+
+
+def _run(hour: int, subs: SubscriberSet) -> AlertReport:
+    """One scheduled alert run, ``hour`` hours into the day."""
+    return run_alerts(now=DAY1 + timedelta(hours=hour), subscribers=subs)
+
+
+@pytest.fixture
+def mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
+    """A mail server that starts down; the operator has an address."""
+    server = MailServer()
+    monkeypatch.setenv("NEWSMON_SMTP_URL", server.url())
+    monkeypatch.setenv("NEWSMON_OPERATOR_EMAIL", "ops@example.org")
+    get_settings.cache_clear()
+    try:
+        yield server
+    finally:
+        server.down()
+
+
+@pytest.mark.parametrize(
+    "database", ["db_url", pytest.param("pg_url", id="postgres", marks=pytest.mark.postgres)]
+)
+def test_down_for_ten_runs_then_back_delivers_all_18_once(
+    database: str, mail: MailServer, request: pytest.FixtureRequest
+) -> None:
+    """No alert is given up during an outage, and the one try per run rotates over the batch."""
+    db_url = request.getfixturevalue(database)
+    subs = subscribers(DESK)
+    with session_scope(db_url) as s:
+        for n in range(1, STORIES + 1):
+            story(s, n=n)
+    for hour in range(10):
+        report = _run(hour, subs)
+        assert report.emails_sent == 0 and report.email_failures == 1  # stops at the first
+        assert report.delivery == "held" and report.alerts_held == STORIES
+    rows = _ledger()
+    assert {r.status for r in rows} == {"held"}
+    # Ten tries in all, one per run, each against a different alert: none is worn out.
+    assert sum(r.attempts for r in rows) == 10 and max(r.attempts for r in rows) == 1
+    mail.up()
+    back = _run(10, subs)
+    assert back.emails_sent == STORIES and back.delivery == "ok" and back.alerts_held == 0
+    ids = mail.handler.ids(to="desk@example.org")
+    assert len(ids) == STORIES and not mail.handler.repeats()
+    assert {r.status for r in _ledger()} == {"sent"}
+    assert {r.message_id for r in _ledger()} == set(ids)
+    assert _run(11, subs).emails_sent == 0
+    assert len(mail.handler.ids(to="desk@example.org")) == STORIES  # nothing twice
+
+
+def _operator_subjects(server: MailServer) -> list[str]:
+    return [str(m["Subject"]) for m in server.handler.messages if "ops@" in str(m["To"])]
+
+
+def test_outage_start_and_end_are_noticed_once_each(
+    db_url: str, mail: MailServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    subs = subscribers(DESK)
+    with session_scope(db_url) as s:
+        for n in range(1, 5):
+            story(s, n=n)
+    caplog.set_level(logging.WARNING, logger="pipeline.alerts.operator")
+    reports = [_run(hour, subs) for hour in range(3)]  # three runs with the server down
+    assert [r.outage_started for r in reports] == [True, False, False]
+    started = [w for r in reports for w in r.warnings if w.startswith("mail outage started")]
+    assert len(started) == 1 and "4 alerts are held" in started[0]
+    assert "Connection refused" in started[0]
+    logged = [r.getMessage() for r in caplog.records]
+    assert sum("mail outage started" in m for m in logged) == 1  # the task log, once
+    mail.up()
+    back = _run(3, subs)
+    assert back.outage_ended and back.held_delivered == 4 and back.emails_sent == 4
+    (ended,) = [w for w in back.warnings if w.startswith("mail outage ended")]
+    assert "delivered 4 held alerts" in ended
+    # The operator's mailbox: the start and the end, emailed once the server answers again.
+    assert _operator_subjects(mail) == [
+        "[newsmon operator] mail server unavailable",
+        "[newsmon operator] mail server back",
+    ]
+    start = next(m for m in mail.handler.messages if "unavailable" in str(m["Subject"]))
+    assert "Connection refused" in body(start, "plain")
+    for hour in (4, 5):
+        again = _run(hour, subs)
+        assert not again.outage_started and not again.outage_ended
+    assert len(_operator_subjects(mail)) == 2
+    with session_scope(db_url) as s:
+        outage = s.get(OperatorAlert, "mail:outage")
+        assert outage is not None and not outage.active
+    # A second outage is a new episode: noticed again, once.
+    mail.down()
+    with session_scope(db_url) as s:
+        story(s, n=5)
+    assert _run(6, subs).outage_started and not _run(7, subs).outage_started

@@ -264,9 +264,11 @@ def test_only_topics_whose_terms_fired_are_evaluated(
     calls: list[str] = []
     real = matcher_mod._evaluate
 
-    def spy(topic: matcher_mod.CTopic, hits: dict[int, list[matcher_mod.Hit]]) -> object:
+    def spy(
+        topic: matcher_mod.CTopic, hits: dict[int, list[matcher_mod.Hit]], doc: object
+    ) -> object:
         calls.append(topic.id)
-        return real(topic, hits)
+        return real(topic, hits, doc)  # type: ignore[arg-type]  # the matcher's own _Doc
 
     monkeypatch.setattr(matcher_mod, "_evaluate", spy)
     assert rules.match("", "Nothing relevant here at all.") == []

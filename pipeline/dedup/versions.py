@@ -1,0 +1,106 @@
+"""The database side of cross-language linking: ``xl_bands`` rows and the version lookup."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import cast
+
+from sqlalchemy import Table, TextClause, select, text
+from sqlalchemy.orm import Session
+
+from pipeline.dedup import crosslang
+from pipeline.dedup.crosslang import Evidence
+from pipeline.store.models import Document, XlBand
+
+# Verify at most this many candidates, most shared bands first.
+MAX_CANDIDATES = 24
+_EPOCH = date(1970, 1, 1)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Attach UTC to naive values (SQLite may return them)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def day_of(doc: Document) -> int:
+    """Days since 1970 of the document's publication, else of its arrival."""
+    when = _aware(doc.published_at) or _aware(doc.first_seen_at) or datetime.now(UTC)
+    return (when.astimezone(UTC).date() - _EPOCH).days
+
+
+def write_rows(session: Session, doc: Document, buckets: list[int]) -> None:
+    """Replace the document's ``xl_bands`` rows."""
+    conn = session.connection()
+    table = cast(Table, XlBand.__table__)
+    conn.execute(table.delete().where(table.c.document_id == doc.id))
+    if buckets:
+        day = day_of(doc)
+        rows = [
+            {"document_id": doc.id, "band": band, "bucket": bucket, "day": day}
+            for band, bucket in enumerate(buckets)
+        ]
+        conn.execute(table.insert(), rows)
+
+
+@cache
+def _query() -> TextClause:
+    """One indexed (band, bucket, day-range) probe per band, OR-ed (see assign._candidate_query)."""
+    terms = " OR ".join(
+        f"(band = {i} AND bucket = :b{i} AND day BETWEEN :lo AND :hi)"
+        for i in range(crosslang.XL_BANDS)
+    )
+    return text(
+        "SELECT document_id, COUNT(*) AS shared FROM xl_bands "
+        f"WHERE ({terms}) AND document_id != :doc "
+        "GROUP BY document_id ORDER BY shared DESC, document_id LIMIT :limit"
+    )
+
+
+def _candidates(session: Session, doc: Document, buckets: list[int]) -> list[int]:
+    """Stored documents of nearby days sharing a band bucket, most shared first."""
+    if len(buckets) != crosslang.XL_BANDS:
+        return []
+    day = day_of(doc)
+    params: dict[str, int] = {f"b{i}": bucket for i, bucket in enumerate(buckets)}
+    params.update(
+        doc=doc.id,
+        lo=day - crosslang.XL_WINDOW_DAYS,
+        hi=day + crosslang.XL_WINDOW_DAYS,
+        limit=MAX_CANDIDATES,
+    )
+    return [row[0] for row in session.execute(_query(), params)]
+
+
+def language_of(doc: Document) -> str:
+    """The document's language (stored or declared), else its script's guess."""
+    return crosslang.base_language(doc.language, f"{doc.title or ''}\n{doc.text or ''}")
+
+
+def find_versions(
+    session: Session, doc: Document, ev: Evidence, buckets: list[int]
+) -> list[tuple[Document, float]]:
+    """Stored versions of ``doc`` in other languages, best evidence first."""
+    ids = _candidates(session, doc, buckets)
+    if not ids:
+        return []
+    mine = language_of(doc)
+    found = []
+    others = session.scalars(
+        select(Document).where(Document.id.in_(ids), Document.cluster_id.is_not(None))
+    ).all()
+    for other in others:
+        if language_of(other) == mine:
+            continue  # same language: the shingle verification has judged the words
+        score = crosslang.related(
+            ev,
+            crosslang.evidence(other.title or "", other.text or ""),
+            when_a=_aware(doc.published_at),
+            when_b=_aware(other.published_at),
+        )
+        if score is not None:
+            found.append((other, score))
+    found.sort(key=lambda pair: (-pair[1], pair[0].id))
+    return found
