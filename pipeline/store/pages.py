@@ -99,27 +99,44 @@ def record_fetch(
     page.etag = headers.get("etag", page.etag)
     page.last_modified = headers.get("last-modified", page.last_modified)
     page.content_type = headers.get("content-type", page.content_type)
-    if discovery is not None:
-        page.discovery_method = discovery.method
-        page.discovered_published = discovery.published
-        page.discovered_title = discovery.title
-        page.discovered_language = discovery.language
-        page.via_feed = discovery.via_feed
-    if run_id is not None:
-        page.recorded_run_id = run_id
-    new_window = (window.start, window.end) != (page.window_start, page.window_end)
-    page.window_start, page.window_end = window.start, window.end
+    changed = False
     if body is not None and status != 304:
         packed = compress(body)
         if packed != page.raw:
             page.raw, page.raw_size = packed, len(body)
             page.processed_at = None
             page.outcome = None
+            changed = True
+    if discovery is not None:
+        _remember(page, discovery, replace=changed or page.discovery_method is None)
+    if run_id is not None:
+        page.recorded_run_id = run_id
+    new_window = (window.start, window.end) != (page.window_start, page.window_end)
+    page.window_start, page.window_end = window.start, window.end
     if page.outcome == OUT_OF_WINDOW and new_window:
         page.processed_at = None
         page.outcome = None
     session.flush()
     return page
+
+
+def _remember(page: Page, discovery: Discovery, *, replace: bool) -> None:
+    """Keep what discovery knew; for unchanged bytes only fill gaps.
+
+    Re-recording the same bytes without a feed (an ``ingest`` of a saved copy, a re-check) must
+    not erase the feed's date and title that the page was first processed with.
+    """
+    if replace:
+        page.discovery_method = discovery.method
+        page.discovered_published = discovery.published
+        page.discovered_title = discovery.title
+        page.discovered_language = discovery.language
+        page.via_feed = discovery.via_feed
+        return
+    page.discovery_method = page.discovery_method or discovery.method
+    page.discovered_published = page.discovered_published or discovery.published
+    page.discovered_title = page.discovered_title or discovery.title
+    page.discovered_language = page.discovered_language or discovery.language
 
 
 def known_urls(
