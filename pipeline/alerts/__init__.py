@@ -27,7 +27,12 @@ from pipeline.alerts.ledger import (
     normalise_mode,
     plan_alerts,
 )
-from pipeline.alerts.operator import OperatorReport, record_delivery, send_operator
+from pipeline.alerts.operator import (
+    OperatorReport,
+    post_notices,
+    record_delivery,
+    send_operator,
+)
 from pipeline.alerts.send import LEASE, SendReport, send_emails
 from pipeline.alerts.smtp import Mailer
 from pipeline.alerts.subscribers import SubscriberSet, load_subscribers
@@ -205,6 +210,7 @@ def run_alerts(
                 held=_held(session)[0],
                 expired=mails.expired + hooks.expired,
             )
+        post_notices(notices, now)
         report.outage_started = any(n.startswith("mail outage started") for n in notices)
         report.outage_ended = any(n.startswith("mail outage ended") for n in notices)
         report.warnings += notices

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from pipeline.alerts.ledger import message_token
 from pipeline.alerts.render import build_message, render_operator
 from pipeline.alerts.smtp import Mailer, SmtpMailer, SmtpUnavailable, resolve_config
+from pipeline.alerts.webhook import Poster, WebhookFailed, post_json
 from pipeline.config.settings import get_settings
 from pipeline.errors import Outcome, SendError
 from pipeline.store.db import session_scope
@@ -254,6 +255,30 @@ def record_delivery(
     for line in notices:
         log.warning("operator notice: %s", line)
     return notices
+
+
+def post_notices(notices: list[str], now: datetime, *, poster: Poster | None = None) -> int:
+    """POST each delivery notice to NEWSMON_OPERATOR_WEBHOOK_URL; how many were accepted.
+
+    Called after the notices are committed: the webhook does not depend on the mail server, so
+    the operator hears of a mail outage while it lasts. A failed POST is logged; the notice is
+    still emailed once the mail server answers.
+    """
+    url = get_settings().operator_webhook_url
+    if not url or not notices:
+        return 0
+    post = poster or post_json
+    accepted = 0
+    for line in notices:
+        kind, _, detail = line.partition(": ")
+        payload = {"type": "operator", "kind": kind, "detail": detail, "at": now.isoformat()}
+        try:
+            post(url, payload, f"operator-{message_token(kind, now.isoformat())}")
+        except WebhookFailed as exc:
+            log.warning("operator webhook: %s", exc)
+            continue
+        accepted += 1
+    return accepted
 
 
 def _due(session: Session) -> list[OperatorAlert]:

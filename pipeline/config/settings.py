@@ -63,6 +63,8 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "newsmon <newsmon@localhost>"
     operator_email: str = ""
+    # Operator notices (mail outage start/end, undeliverable alerts) are also POSTed here as JSON.
+    operator_webhook_url: str = ""
     source_silence_days: int = 3
     # An alert not delivered after this many days is given up and reported to the operator.
     alert_max_age_days: int = 14

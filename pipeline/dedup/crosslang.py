@@ -231,7 +231,7 @@ _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 
 
 def script_language(text: str) -> str:
-    """hy, ru or az when the script says so, else "latin" (a language we cannot tell apart)."""
+    """hy, ru or az when the script says so, else "latin" or "other" (not told apart)."""
     sample = text[:2000]
     counts = {
         "hy": len(_ARMENIAN.findall(sample)),
@@ -239,6 +239,8 @@ def script_language(text: str) -> str:
         "latin": len(_LATIN.findall(sample)),
     }
     best = max(counts, key=lambda k: counts[k])
+    if counts[best] == 0:
+        return "other"  # another script (Arabic, Georgian...): never "the same as" these
     if best == "latin" and "ə" in sample.casefold():
         return "az"
     return best

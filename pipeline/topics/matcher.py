@@ -11,6 +11,7 @@ character spans of the original field, and those to sentences for the passages.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,15 +79,46 @@ class _Doc:
         return f, index[hit[2]]
 
     def substantive(self, anchors: list[Hit]) -> bool:
-        """True when the anchor hits make the topic the subject, not a passing mention."""
-        sentences: set[int] = set()
+        """True when the anchor hits make the topic the subject, not a passing mention.
+
+        Substantive: a hit in the title or the lead, hits in several sentences, or one
+        sentence holding several distinct hits (a sentence with content) that is not an
+        item of a numbered or bulleted list.
+        """
+        places: dict[int, set[tuple[int, int]]] = {}
         for hit in anchors:
             f, i = self.sentence(hit)
             start = self.toks[f][hit[2]].start
             if f == 0 or start < LEAD_CHARS or (i < LEAD_SENTENCES and start < LEAD_MAX_CHARS):
                 return True
-            sentences.add(i)
-        return len(sentences) >= SUBSTANTIVE_SENTENCES
+            places.setdefault(i, set()).add((hit[2], hit[3]))
+        if len(places) >= SUBSTANTIVE_SENTENCES:
+            return True
+        for i, spans in places.items():
+            if _distinct(spans) >= 2 and not self._list_item(i):
+                return True
+        return False
+
+    def _list_item(self, i: int) -> bool:
+        """True when text sentence ``i`` opens a line with a list marker ("3.", "-", "•")."""
+        text = self.fields[1]
+        start = self.spans["text"][i][0]
+        line = text[text.rfind("\n", 0, start) + 1 : start]
+        return bool(_LIST_MARK.fullmatch(line)) or bool(_LIST_MARK.match(text, start))
+
+
+# A list marker at the start of a line: "3.", "3)", "-", "*", "•", "–".
+_LIST_MARK = re.compile(r"\s*(?:\d{1,3}[.)]|[-*•·–])\s*")
+
+
+def _distinct(spans: set[tuple[int, int]]) -> int:
+    """Number of non-overlapping word spans (one place firing several aliases is one)."""
+    count, reach = 0, -1
+    for first, last in sorted(spans):
+        if first > reach:
+            count += 1
+        reach = max(reach, last)
+    return count
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,27 @@ def test_feed_entry_keeps_the_feed_date_and_skips_page_hints(any_db_url: str) ->
     assert page_outcome(page_id) == "new"
 
 
+def test_recording_the_same_bytes_again_keeps_what_the_feed_knew(db_url: str) -> None:
+    body = served("tass_en_article.html", TASS_URL)
+    feed_time = datetime(2026, 11, 24, 11, 30, tzinfo=UTC)
+    page_id = record(TASS_URL, body, "tass", Discovery("feed", feed_time, "From the feed", "en"))
+    record(TASS_URL, body, "tass", Discovery("ingest"))  # a saved copy of the same page
+    with db.session_scope() as session:
+        page = session.get(Page, page_id)
+        assert page is not None
+        assert (page.discovery_method, page.discovered_published, page.discovered_title) == (
+            "feed",
+            feed_time,
+            "From the feed",
+        )
+    changed = body.replace(b"</body>", b"<p>A correction was added.</p></body>")
+    record(TASS_URL, changed, "tass", Discovery("ingest"))  # new bytes: what the new fetch knew
+    with db.session_scope() as session:
+        page = session.get(Page, page_id)
+        assert page is not None
+        assert (page.discovery_method, page.discovered_published) == ("ingest", None)
+
+
 def test_window_leaves_a_page_out_until_a_covering_window_records_it(any_db_url: str) -> None:
     body = served("tass_en_article.html", TASS_URL)
     listing = Discovery("listing", None, None, "en")

@@ -24,7 +24,7 @@ from pipeline.stages.ingest import ingest_paths
 from pipeline.store.db import session_scope
 from pipeline.store.models import Alert, OperatorAlert, utcnow
 from tests.alerts_data import DAY1, story, subscribers
-from tests.integration.test_alerts_smtp import Sink, body, free_port
+from tests.integration.test_alerts_smtp import Receiver, Sink, body, free_port
 from tests.reliability.helpers import invoke
 from tests.reliability.smtp_server import MailServer
 
@@ -220,3 +220,34 @@ def test_outage_start_and_end_are_noticed_once_each(
     with session_scope(db_url) as s:
         story(s, n=5)
     assert _run(6, subs).outage_started and not _run(7, subs).outage_started
+
+
+def test_operator_webhook_hears_of_the_outage_while_mail_is_down(
+    db_url: str, mail: MailServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook does not need the mail server: the start arrives during the outage, once."""
+    hook = Receiver()
+    try:
+        monkeypatch.setenv("NEWSMON_OPERATOR_WEBHOOK_URL", hook.url)
+        get_settings.cache_clear()
+        subs = subscribers(DESK)
+        with session_scope(db_url) as s:
+            for n in range(1, 4):
+                story(s, n=n)
+        for hour in range(3):
+            _run(hour, subs)
+        kinds = [p["kind"] for _, p in hook.posts]
+        assert kinds == ["mail outage started"]
+        assert "3 alerts are held" in hook.posts[0][1]["detail"]
+        assert hook.posts[0][1]["type"] == "operator"
+        mail.up()
+        _run(3, subs)
+        assert [p["kind"] for _, p in hook.posts] == ["mail outage started", "mail outage ended"]
+        assert "delivered 3 held alerts" in hook.posts[1][1]["detail"]
+        hook.status = 500  # a failing webhook loses nothing: the email still goes out
+        mail.down()
+        with session_scope(db_url) as s:
+            story(s, n=4)
+        assert _run(4, subs).outage_started
+    finally:
+        hook.close()
