@@ -210,8 +210,8 @@ What keeps it short: command modules import only the standard library and typer 
 costs ~0.13 s), an up-to-date schema is recognised without importing Alembic (~0.2 s), and
 MinHash is computed with numpy instead of the `datasketch` package, whose import pulls in scipy
 (~0.7 s). What remains of a search is mostly importing SQLAlchemy and mapping the models
-(half its CPU time), typer building every command and validating options with pydantic (~0.1 s) and rich
-rendering the table.
+(half its CPU time), typer building every command and validating options with pydantic
+(~0.1 s) and rich rendering the table.
 """
 
 

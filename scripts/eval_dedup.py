@@ -144,7 +144,7 @@ def margins(docs: list[Any]) -> None:
             families.setdefault(d.family, []).append(d)
     siblings = [(a, b) for group in families.values() for a in group for b in group if a != b]
     rebuttals = [(d, by_id[d.family]) for d in docs if d.kind == "rebuttal"]
-    copies = [(d, by_id[d.truth]) for d in docs if d.truth != d.id]
+    copies = [(d, by_id[d.truth]) for d in docs if d.truth != d.id and d.kind != "original"]
     print(
         f"{len(copies)} copy pairs, {len(siblings)} same-template pairs, {len(rebuttals)} rebuttals"
         f" (thresholds: made_of {verify.MADE_OF}, full {verify.FULL}, cut {verify.CUT}, "
@@ -215,7 +215,7 @@ def main() -> int:
     if args.margins:
         margins(docs)
         return 0
-    kinds = Counter("copy" if d.truth != d.id else d.kind for d in docs)
+    kinds = Counter("copy" if d.kind not in ("original", "rebuttal") else d.kind for d in docs)
     langs = Counter(d.lang for d in docs if d.truth == d.id and d.kind == "original")
     print(
         f"dev set: {len(docs)} documents, {len({d.truth for d in docs})} true stories; "

@@ -13,9 +13,7 @@ Each candidate must decode strictly; a page nothing decodes is an
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 
 from charset_normalizer import from_bytes
 from w3lib.encoding import (
@@ -26,6 +24,7 @@ from w3lib.encoding import (
 )
 
 from pipeline.errors import ExtractionError
+from pipeline.text.reader import GZIP_MAGIC, gunzip_limited
 
 # Magic numbers of formats that reach a news crawler instead of HTML (PDF statements,
 # images, archives, office files); checked before any decoding attempt.
@@ -55,13 +54,10 @@ def _where(url: str | None) -> str:
 
 
 def maybe_gunzip(data: bytes, url: str | None = None) -> bytes:
-    """Decompress gzip data (raw pages are stored compressed); other bytes pass through."""
-    if not data.startswith(b"\x1f\x8b"):
+    """Decompress gzip data within NEWSMON_DOWNLOAD_MAXSIZE; other bytes pass through."""
+    if not data.startswith(GZIP_MAGIC):
         return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ExtractionError(f"{_where(url)}: corrupt gzip data: {exc}") from exc
+    return gunzip_limited(data, where=_where(url))
 
 
 def _strict(data: bytes, encoding: str | None) -> str | None:

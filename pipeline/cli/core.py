@@ -56,6 +56,17 @@ def ingest(
         ),
     )
     print_report("ingest", report, as_json)
+    unread = report.outcomes.get("too_large", 0) + report.outcomes.get("bad_content", 0)
+    if report.total and unread == report.total:
+        # Every file was refused: a wrapper must not see success. One bad file among good ones
+        # is a counted outcome, not a failed run.
+        typer.secho(
+            f"error: none of the {report.total} files could be read (too large or not valid "
+            "HTML/gzip; the log names each)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("search")

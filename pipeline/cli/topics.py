@@ -83,7 +83,7 @@ def test(
     until: Annotated[
         str | None, typer.Option(help="Documents dated on/before (YYYY-MM-DD).")
     ] = None,
-    samples: Annotated[int, typer.Option(help="How many matching documents to show.")] = 5,
+    samples: Annotated[int, typer.Option(min=0, help="How many matching documents to show.")] = 5,
 ) -> None:
     """Dry run: what TOPIC would match in the stored archive (stores nothing, alerts nobody)."""
     from rich.table import Table
@@ -115,6 +115,19 @@ def test(
         out.print(f"  terms: {', '.join(s.match.terms)}")
         for p in s.match.passages:
             out.print(f"  [{p.field}] {p.text}", markup=False, highlight=False)
+    from pipeline.store.db import session_scope
+    from pipeline.topics.judgements import flips
+
+    with session_scope() as session:
+        flipped = flips(session, get_matcher(topics), topic)
+    if flipped:
+        out.print(f"\n[bold]{len(flipped)} judged examples this definition gets wrong[/]")
+    for f in flipped:
+        verdict = "judged relevant, not matched" if f.relevant else "judged not relevant, matched"
+        out.print(f"  story {f.story} (document {f.document_id}): {verdict}: {f.title[:120]}",
+                  markup=False, highlight=False)  # fmt: skip
+        if f.note:
+            out.print(f"    note: {f.note}", markup=False, highlight=False)
 
 
 @topics_app.command("reprocess")
@@ -159,3 +172,98 @@ def reprocess(
         table.add_row(outcome, str(n))
     out.print(table)
     out.print(f"topics: {', '.join(report.topics)}")
+
+
+def _pct(s: Any) -> tuple[str, str]:
+    """Precision and recall of a TopicScore as two-decimal strings."""
+    return f"{s.precision:.2f}", f"{s.recall:.2f}"
+
+
+def print_report(report: Any) -> None:
+    """The evaluate tables (per topic, per language, pooled) and every wrong call."""
+    from rich.table import Table
+
+    for title, scores in (("per topic", report.topics), ("per language", report.languages)):
+        table = Table(title=f"{title} ({report.documents} documents)")
+        for col in (title.split()[-1], "positives", "tp", "fp", "fn", "precision", "recall"):
+            table.add_column(col, justify="left" if col in {"topic", "language"} else "right")
+        for key, s in sorted(scores.items()):
+            table.add_row(key, str(s.tp + s.fn), str(s.tp), str(s.fp), str(s.fn), *_pct(s))
+        out.print(table)
+    pooled = report.pooled()
+    p, r = _pct(pooled)
+    out.print(f"all languages: precision {p}, recall {r} (tp {pooled.tp}, fp {pooled.fp}, "
+              f"fn {pooled.fn})")  # fmt: skip
+    core = {"en", "ru", "hy", "az"} & set(report.languages)
+    if core and core != set(report.languages):
+        four = report.pooled(core)
+        p, r = _pct(four)
+        out.print(f"{', '.join(sorted(core))}: precision {p}, recall {r} (tp {four.tp}, "
+                  f"fp {four.fp}, fn {four.fn})")  # fmt: skip
+    for e in report.errors:
+        out.print(f"\n[bold]{e.kind}[/] {e.topic} · {e.id} ({e.language}): {e.title[:160]}",
+                  highlight=False)  # fmt: skip
+        if e.terms:
+            out.print(f"  terms: {', '.join(e.terms)}", markup=False, highlight=False)
+        for passage in e.passages:
+            out.print(f"  {passage}", markup=False, highlight=False)
+
+
+@topics_app.command("evaluate")
+def evaluate(
+    labels: Annotated[
+        Path | None,
+        typer.Option(help='JSON lines {"id","title","text","language"?,"topics":[...]}.'),
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Score only this topic id.")] = None,
+    stored: Annotated[
+        bool, typer.Option("--stored", help="Score against analysts' stored judgements.")
+    ] = False,
+    topics: TopicsFile = None,
+) -> None:
+    """Precision and recall per topic and language, then each miss and false alert."""
+    from pipeline.topics import get_matcher
+    from pipeline.topics.evaluation import read_labels, report
+
+    matcher = get_matcher(topics)
+    known = set(matcher.topics)
+    if topic is not None and topic not in known:
+        raise InputError(f"--topic: unknown topic {topic!r} (known: {', '.join(sorted(known))})")
+    if (labels is None) == (not stored):
+        raise InputError("give either --labels FILE or --stored")
+    if labels is not None:
+        if not labels.is_file():
+            raise InputError(f"{labels}: no such labels file")
+        rows = read_labels(labels, known)
+    else:
+        from pipeline.store.db import session_scope
+        from pipeline.topics.judgements import stored_rows
+
+        with session_scope() as session:
+            rows = stored_rows(session, topic)
+    print_report(report(matcher, rows, topic))
+
+
+@topics_app.command("judge")
+def judge(
+    story: Annotated[int, typer.Argument(help="Story (cluster) id, as in alerts and reports.")],
+    topic: Annotated[str, typer.Argument(help="Topic id, e.g. peace-treaty.")],
+    relevant: Annotated[
+        bool | None,
+        typer.Option("--relevant/--not-relevant", help="Is the story about the topic?"),
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Why, for whoever edits the topic.")] = None,
+    topics: TopicsFile = None,
+) -> None:
+    """Record whether STORY is about TOPIC (evaluated on the story's origin document)."""
+    from pipeline.store.db import session_scope
+    from pipeline.topics import get_matcher
+    from pipeline.topics.judgements import judge as record
+
+    if relevant is None:
+        raise InputError("say --relevant or --not-relevant")
+    known = set(get_matcher(topics).topics)
+    with session_scope() as session:
+        row = record(session, story, topic, relevant=relevant, note=note, known=known)
+        verdict = "relevant" if row.relevant else "not relevant"
+        out.print(f"story {story} / {topic}: {verdict} (document {row.document_id})")

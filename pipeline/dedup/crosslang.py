@@ -13,7 +13,7 @@ per-language clusters:
   so that two statements with the same names on different subjects differ.
 
 The feature set gets a MinHash; its 2-row bands (``xl_bands``) are looked up with the
-day of publication (or arrival) within XL_WINDOW_DAYS, so the lookup is one indexed
+day of arrival within XL_WINDOW_DAYS, so the lookup is one indexed
 range per band whatever the size of the archive. A candidate is a version when the
 languages differ, the feature sets agree (:func:`related`), no date conflicts and, when
 both carry a publication time, they came out within XL_HOURS of each other. Versions in
@@ -26,6 +26,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 
 from pipeline.dedup import sketch
@@ -43,12 +44,14 @@ XL_BANDS = sketch.NUM_PERM // XL_ROWS
 # of pairs, different articles of the same weeks share <= 0.12.
 XL_JACCARD = 0.16
 XL_MIN_SHARED = 4
+# Shared names, numbers or dates beyond the region's everyday names and the subjects.
+XL_MIN_DISTINCTIVE = 2
 # Fewer features than this carry too little evidence to link anything.
 XL_MIN_FEATURES = 5
 # A ministry publishes its language versions within hours, an agency re-reports within a
 # day: dated versions further apart than this are different statements.
 XL_HOURS = 36
-# The lookup window around a document's day (publication, else arrival).
+# The lookup window around the day a document arrived.
 XL_WINDOW_DAYS = 3
 _BUCKET_MASK = (1 << 63) - 1
 
@@ -109,6 +112,33 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "hostage": ("hostage", "заложник", "պատանդ", "girov"),
     "drone": ("drone", "беспилотн", "дрон", "անօդաչու", "dron", "pilotsuz"),
 }
+
+
+# Names every statement of the region carries (countries, capitals, offices): a little
+# evidence, not enough to tell one statement from another. Our own list, in en/ru/hy/az.
+_COMMON_NAMES = (
+    "Armenia Armenian Армения Армении армянской Հայաստան Հայաստանի Ermənistan Ermənistanın "
+    "Azerbaijan Azerbaijani Азербайджан Азербайджана Ադրբեջան Ադրբեջանի Azərbaycan "
+    "Russia Russian Россия России Российской Ռուսաստան Ռուսաստանի Rusiya Rusiyanın "
+    "Turkey Türkiye Турция Թուրքիա Türkiyə Iran Иран Իրան İran Georgia Грузия Վրաստան Gürcüstan "
+    "Yerevan Ереван Երևան Yerevan Baku Баку Բաքու Bakı Moscow Москва Մոսկվա Moskva "
+    "Ministry Министерство МИД Նախարարություն Nazirlik Minister Министр Նախարար Nazir "
+    "Foreign Affairs Иностранных Дел Արտաքին Գործերի Xarici İşlər "
+    "President Президент Նախագահ Prezident Prime Премьер Վարչապետ Baş "
+    "Republic Республика Республики Հանրապետություն Respublika Respublikası "
+    "Government Правительство Կառավարություն Hökumət Federation Федерации "
+    # The leaders every readout and statement of the region names.
+    "Vladimir Putin Владимир Путин Վլադիմիր Պուտին Vladimir Putin "
+    "Nikol Pashinyan Никол Пашинян Նիկոլ Փաշինյան Nikol Paşinyan "
+    "Ilham Aliyev Ильхам Алиев Իլհամ Ալիև İlham Əliyev "
+    "Sergey Lavrov Сергей Лавров Սերգեյ Լավրով Sergey Lavrov"
+)
+# Weights of the evidence kinds in the weighted Jaccard (distinctive names, numbers and
+# dates count fully).
+_WEIGHT_COMMON = 0.2
+_WEIGHT_CONCEPT = 0.5
+_WEIGHT_YEAR = 0.3
+_YEAR = re.compile(r"d:(?:19|20)\d\d")
 
 
 def _fold(text: str) -> str:
@@ -253,6 +283,30 @@ def base_language(code: str | None, text: str) -> str:
     return script_language(text)
 
 
+@cache
+def _common_keys() -> frozenset[str]:
+    """Name features of :data:`_COMMON_NAMES`."""
+    return frozenset(
+        "n:" + word_key(w)[0][:NAME_PREFIX] for w in _COMMON_NAMES.split() if word_key(w)[0]
+    )
+
+
+def weight(feature: str) -> float:
+    """How much a shared feature says that two documents are one statement."""
+    if feature.startswith("c:"):
+        return _WEIGHT_CONCEPT
+    if feature in _common_keys():
+        return _WEIGHT_COMMON
+    if _YEAR.fullmatch(feature):
+        return _WEIGHT_YEAR
+    return 1.0
+
+
+def distinctive(feature: str) -> bool:
+    """Whether the feature names something particular (a person, a place, a figure, a day)."""
+    return weight(feature) == 1.0
+
+
 def related(
     a: Evidence,
     b: Evidence,
@@ -268,8 +322,11 @@ def related(
     if when_a is not None and when_b is not None:
         if abs((when_a - when_b).total_seconds()) > XL_HOURS * 3600:
             return None
-    shared = len(a.features & b.features)
-    jaccard = shared / len(a.features | b.features)
-    if shared < XL_MIN_SHARED or jaccard < XL_JACCARD:
+    common = a.features & b.features
+    if sum(1 for f in common if distinctive(f)) < XL_MIN_DISTINCTIVE:
+        return None
+    union = sum(weight(f) for f in a.features | b.features)
+    jaccard = sum(weight(f) for f in common) / union
+    if len(common) < XL_MIN_SHARED or jaccard < XL_JACCARD:
         return None
     return jaccard

@@ -26,8 +26,13 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def day_of(doc: Document) -> int:
-    """Days since 1970 of the document's publication, else of its arrival."""
-    when = _aware(doc.published_at) or _aware(doc.first_seen_at) or datetime.now(UTC)
+    """Days since 1970 of the document's arrival.
+
+    Arrival, not publication: versions of one statement are fetched within days of each
+    other (a backfill fetches an old story's versions together), and a document without
+    a date must meet dated ones. Publication times are compared in the verification.
+    """
+    when = _aware(doc.first_seen_at) or datetime.now(UTC)
     return (when.astimezone(UTC).date() - _EPOCH).days
 
 

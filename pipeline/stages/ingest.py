@@ -8,7 +8,6 @@ crawled one. :func:`process_pending` is the DAG's and ``newsmon process``'s entr
 
 from __future__ import annotations
 
-import gzip
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -17,8 +16,7 @@ from lxml import html as lxml_html
 from lxml.etree import ParserError
 from sqlalchemy import select
 
-from pipeline.config.settings import get_settings
-from pipeline.errors import InputError, NewsmonError, Outcome
+from pipeline.errors import ExtractionError, InputError, Outcome
 from pipeline.stages.process import StoreResult, Task, task_for
 from pipeline.stages.runner import (
     Processor,
@@ -33,6 +31,7 @@ from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import Source
 from pipeline.store.pages import Discovery, record_fetch
 from pipeline.store.runs import RunTally, start_run
+from pipeline.text.reader import PageTooLarge, read_page
 from pipeline.text.urls import host_of, url_hash
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,14 @@ INGESTED = Discovery(method="ingest")
 
 # The report of an ingest or process run (the name the CLI and tests know).
 IngestReport = RunReport
-__all__ = ["IngestReport", "ingest_paths", "process_pending", "synced_sources"]
+__all__ = [
+    "IngestReport",
+    "PageTooLarge",
+    "ingest_paths",
+    "process_pending",
+    "read_page",
+    "synced_sources",
+]
 
 
 def html_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -55,34 +61,6 @@ def html_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
         else:
             raise InputError(f"{path}: no such file or folder")
-
-
-class PageTooLarge(NewsmonError):
-    """A saved page larger than NEWSMON_DOWNLOAD_MAXSIZE (the crawler's limit): not read."""
-
-    outcome = Outcome.TOO_LARGE
-
-
-def read_html(path: Path, limit: int | None = None) -> bytes:
-    """Read an .html or .html.gz file as bytes; PageTooLarge beyond ``limit`` bytes.
-
-    The limit defaults to NEWSMON_DOWNLOAD_MAXSIZE, so ``newsmon ingest`` refuses what a crawl
-    would; a gzip file is decompressed only up to it (a small file may hold a huge page).
-    """
-    limit = get_settings().download_maxsize if limit is None else limit
-    size = path.stat().st_size
-    if size > limit:
-        raise PageTooLarge(f"{path}: {size} bytes, over NEWSMON_DOWNLOAD_MAXSIZE={limit}")
-    if not path.name.endswith(".gz"):
-        return path.read_bytes()
-    try:
-        with gzip.open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{path}: not a valid gzip file ({exc})") from None
-    if len(data) > limit:
-        raise PageTooLarge(f"{path}: decompresses to over NEWSMON_DOWNLOAD_MAXSIZE={limit} bytes")
-    return data
 
 
 def page_url(path: Path, body: bytes) -> str:
@@ -141,10 +119,19 @@ class _Ingest:
         items: list[tuple[Path, bytes, str]] = []
         for path in chunk:
             try:
-                body = read_html(path)
+                body = read_page(path)
             except PageTooLarge as exc:
                 log.warning("%s", exc)
                 self._counted(path, StoreResult(Outcome.TOO_LARGE, None))
+                continue
+            except ExtractionError as exc:
+                # A corrupt or truncated .gz is one bad file: counted, and the folder goes on.
+                log.warning("%s", exc)
+                self._counted(path, StoreResult(Outcome.BAD_CONTENT, None))
+                continue
+            except OSError as exc:
+                log.warning("%s: cannot be read (%s)", path, exc.strerror or exc)
+                self._counted(path, StoreResult(Outcome.BAD_CONTENT, None))
                 continue
             url = page_url(path, body)
             if url_hash(url) in self.hashes:

@@ -214,7 +214,7 @@ class XlBand(Base):
     )
     band: Mapped[int] = mapped_column(Integer, primary_key=True)
     bucket: Mapped[int] = mapped_column(BigInteger)
-    # Days since 1970-01-01 of publication (else arrival): the lookup window.
+    # Days since 1970-01-01 of the document's arrival: the lookup window.
     day: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_xl_bands_band_bucket_day", "band", "bucket", "day"),)
 
@@ -244,6 +244,28 @@ class Match(Base):
     matched_at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     __table_args__ = (UniqueConstraint("document_id", "topic_id", name="uq_matches_doc_topic"),)
+
+
+class Judgement(Base):
+    """An analyst's verdict on whether a story is about a topic (one per story and topic).
+
+    Kept on the story's origin document, which is what an evaluation matches again; the
+    cluster id is recorded as it was when judged (stories merge, documents stay).
+    """
+
+    __tablename__ = "judgements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clusters.id", ondelete="SET NULL"), index=True
+    )
+    topic_id: Mapped[str] = mapped_column(String(100), index=True)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    judged_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("document_id", "topic_id", name="uq_judgements_doc_topic"),
+    )
 
 
 class Run(Base):

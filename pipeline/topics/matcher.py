@@ -94,10 +94,7 @@ class _Doc:
             places.setdefault(i, set()).add((hit[2], hit[3]))
         if len(places) >= SUBSTANTIVE_SENTENCES:
             return True
-        for i, spans in places.items():
-            if _distinct(spans) >= 2 and not self._list_item(i):
-                return True
-        return False
+        return any(_distinct(spans) >= 2 and not self._list_item(i) for i, spans in places.items())
 
     def _list_item(self, i: int) -> bool:
         """True when text sentence ``i`` opens a line with a list marker ("3.", "-", "•")."""

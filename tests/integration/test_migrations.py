@@ -19,6 +19,7 @@ EXPECTED = {
     "lsh_bands",
     "topics",
     "matches",
+    "judgements",
     "runs",
     "run_counts",
     "crawl_state",

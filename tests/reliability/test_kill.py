@@ -77,7 +77,7 @@ def test_kill_mid_ingest_then_rerun_completes(
 @pytest.mark.postgres
 def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     """The DAG's process stage over fetched pages, killed and rerun."""
-    from pipeline.stages.ingest import page_url, read_html, synced_sources
+    from pipeline.stages.ingest import page_url, read_page, synced_sources
     from pipeline.store.pages import record_fetch
 
     folder = tmp_path / "pages"
@@ -85,7 +85,7 @@ def test_kill_mid_process_pending_on_postgresql(pg_url: str, tmp_path: Path) -> 
     with session_scope() as session:
         synced_sources(session)
         for path in sorted(folder.iterdir()):
-            body = read_html(path)
+            body = read_page(path)
             record_fetch(
                 session,
                 page_url(path, body),
@@ -112,14 +112,14 @@ PROCESS_PAGES = 300
 
 def _record_pages(folder: Path, n: int, seed: int) -> None:
     """Write ``n`` synthetic pages and record them as fetched (the crawl's part)."""
-    from pipeline.stages.ingest import page_url, read_html, source_for, synced_sources
+    from pipeline.stages.ingest import page_url, read_page, source_for, synced_sources
     from pipeline.store.pages import Discovery, record_fetch
 
     write_pages(folder, n, seed=seed)
     with session_scope() as session:
         known = synced_sources(session)
         for path in sorted(folder.iterdir()):
-            body = read_html(path)
+            body = read_page(path)
             url = page_url(path, body)
             record_fetch(
                 session,
