@@ -26,8 +26,8 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime
+from functools import cache
 
 from pipeline.dedup import sketch
 from pipeline.text.normalize import WORD, word_key
@@ -81,8 +81,16 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "border": ("border", "frontier", "границ", "пограничн", "սահման", "sərhəd"),
     "delimitation": ("delimitation", "делимитац", "սահմանազատ", "delimitasiya"),
     "peace": ("peace", "мирн", "мира ", "խաղաղ", "sülh"),
-    "treaty": ("treaty", "agreement", "договор", "соглашени", "պայմանագր", "համաձայնագր",
-               "müqavilə", "saziş"),
+    "treaty": (
+        "treaty",
+        "agreement",
+        "договор",
+        "соглашени",
+        "պայմանագր",
+        "համաձայնագր",
+        "müqavilə",
+        "saziş",
+    ),
     "condolence": ("condolence", "соболезнова", "ցավակց", "başsağlığı"),
     "earthquake": ("earthquake", "землетрясени", "երկրաշարժ", "zəlzələ"),
     "anniversary": ("anniversary", "годовщин", "юбиле", "տարեդարձ", "ildönümü"),
@@ -95,20 +103,42 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "refugee": ("refugee", "displaced", "беженц", "փախստական", "qaçqın"),
     "telephone": ("telephone", "phone", "телефон", "հեռախոս", "telefon"),
     "visit": ("visit", "визит", "այց", "səfər"),
-    "meeting": ("meeting", "talks", "встреч", "переговор", "հանդիպ", "բանակցություն",
-                "görüş", "danışıq"),
-    "military": ("military", "troops", "военн", "войск", "զորք", "ռազմական", "hərbi",
-                 "qoşun"),
-    "attack": ("attack", "shelling", "strike", "обстрел", "атак", "удар", "հարձակ",
-               "գնդակոծ", "hücum", "atəş"),
+    "meeting": (
+        "meeting",
+        "talks",
+        "встреч",
+        "переговор",
+        "հանդիպ",
+        "բանակցություն",
+        "görüş",
+        "danışıq",
+    ),
+    "military": ("military", "troops", "военн", "войск", "զորք", "ռազմական", "hərbi", "qoşun"),
+    "attack": (
+        "attack",
+        "shelling",
+        "strike",
+        "обстрел",
+        "атак",
+        "удар",
+        "հարձակ",
+        "գնդակոծ",
+        "hücum",
+        "atəş",
+    ),
     "killed": ("killed", "died", "погиб", "убит", "զոհ", "սպանվ", "həlak", "öldür"),
     "wounded": ("wounded", "injured", "ранен", "վիրավոր", "yaralan"),
     "humanitarian": ("humanitarian", "гуманитарн", "humanitar", "մարդասիրական"),
     "energy": ("energy", "энерг", "нефт", "էներգ", "enerji", "neft"),
-    "economy": ("econom", "trade", "экономи", "торгов", "տնտես", "առևտր", "iqtisad",
-                "ticarət"),
-    "parliament": ("parliament", "парламент", "խորհրդարան", "ազգային ժողով", "parlament",
-                   "milli məclis"),
+    "economy": ("econom", "trade", "экономи", "торгов", "տնտես", "առևտր", "iqtisad", "ticarət"),
+    "parliament": (
+        "parliament",
+        "парламент",
+        "խորհրդարան",
+        "ազգային ժողով",
+        "parlament",
+        "milli məclis",
+    ),
     "hostage": ("hostage", "заложник", "պատանդ", "girov"),
     "drone": ("drone", "беспилотн", "дрон", "անօդաչու", "dron", "pilotsuz"),
 }
@@ -214,7 +244,8 @@ def _numbers(text: str) -> set[str]:
     out = set()
     for m in _NUMBER.finditer(text):
         value = m.group(0)
-        if _THOUSANDS.search(value) and len(value) > 4 and re.fullmatch(r"\d{1,3}(?:\D\d{3})+", value):
+        grouped = re.fullmatch(r"\d{1,3}(?:\D\d{3})+", value)
+        if _THOUSANDS.search(value) and len(value) > 4 and grouped:
             value = _THOUSANDS.sub("", value)
         out.add("d:" + value.replace(",", "."))
     return out
@@ -319,9 +350,9 @@ def related(
         return None
     if a.dates and b.dates and not a.dates & b.dates:
         return None  # the readouts of 27 and 29 September
-    if when_a is not None and when_b is not None:
-        if abs((when_a - when_b).total_seconds()) > XL_HOURS * 3600:
-            return None
+    apart = abs((when_a - when_b).total_seconds()) if when_a and when_b else 0.0
+    if apart > XL_HOURS * 3600:
+        return None
     common = a.features & b.features
     if sum(1 for f in common if distinctive(f)) < XL_MIN_DISTINCTIVE:
         return None

@@ -167,16 +167,14 @@ def content_of(title: str, text: str) -> Content:
         lines.pop(0)
     total = sum(len(words) for _, words in lines)
     marked = [(words, not _is_heading_like(line, len(words))) for line, words in lines]
-    kept = [(words, prose) for words, prose in marked if prose]
+    kept: list[tuple[list[str], bool]] = [(w, prose) for w, prose in marked if prose]
     kept_total = sum(len(words) for words, _ in kept)
     if total and kept_total < total * (1 - MAX_DROPPED_SHARE):
         kept = marked
     if not any(words for words, _ in kept):
         kept = [(title_words, True)]
     kept = [(words, prose) for words, prose in kept if words]
-    return Content(
-        tuple(tuple(words) for words, _ in kept), tuple(prose for _, prose in kept)
-    )
+    return Content(tuple(tuple(words) for words, _ in kept), tuple(prose for _, prose in kept))
 
 
 def content_hash(title: str, text: str) -> str:

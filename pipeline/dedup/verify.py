@@ -174,8 +174,6 @@ def compare(
             return Verdict(True, jac, c_new, c_old, "cut copy")
         if coverage >= CUT and cut_cost(big, small) <= LEAD_SLACK:
             return Verdict(True, jac, c_new, c_old, "cut copy")
-        if later and coverage >= CUT:
-            return Verdict(True, jac, c_new, c_old, "excerpt")
     if all(coverage < CUT for coverage, *_ in readings):
         return Verdict(False, jac, c_new, c_old, "fragment or quotation")
     return Verdict(False, jac, c_new, c_old, "uncovered text is not a cut tail")

@@ -20,6 +20,7 @@ EXPECTED = {
     "topics",
     "matches",
     "judgements",
+    "xl_bands",
     "runs",
     "run_counts",
     "crawl_state",
