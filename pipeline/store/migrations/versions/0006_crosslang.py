@@ -3,7 +3,7 @@
 Documents stored before this revision have no rows: they are found again by copies in
 their own language, and by translations once re-deduplicated.
 
-Revision ID: 0007_crosslang
+Revision ID: 0006_crosslang
 Revises: 0005_run_liveness
 Create Date: 2026-12-06
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_crosslang"
+revision = "0006_crosslang"
 down_revision = "0005_run_liveness"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """Analysts' judgements of whether a story is about a topic (``judgements``).
 
-Revision ID: 0006_judgements
-Revises: 0007_crosslang
+Revision ID: 0007_judgements
+Revises: 0006_crosslang
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_judgements"
-down_revision = "0007_crosslang"
+revision = "0007_judgements"
+down_revision = "0006_crosslang"
 branch_labels = None
 depends_on = None
 
