@@ -119,11 +119,11 @@ def _worker(
 def _fingerprint(item: tuple[str, str]) -> tuple[str, bytes | None, list[int], str]:
     """What dedup and search store for a (title, text): hash, MinHash, band buckets, search key."""
     from pipeline.dedup.assign import _fingerprint as dedup_fingerprint
-    from pipeline.text.normalize import search_key
+    from pipeline.text.normalize import search_text
 
     title, text = item
     fp = dedup_fingerprint(title, text)
-    return fp.content_hash, fp.minhash, fp.buckets, search_key(f"{title}\n{text}")
+    return fp.content_hash, fp.minhash, fp.buckets, search_text(f"{title}\n{text}")
 
 
 def preload(url: str, gen: Any, n: int, ids: dict[str, int], batch: int = 2000) -> None:

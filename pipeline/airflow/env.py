@@ -1,10 +1,11 @@
 """Run this project's DAGs under Apache Airflow 3: AIRFLOW_HOME under var/, env, migration, launch.
 
 Everything Airflow needs to find this project is an environment variable built here, so the same
-settings serve ``newsmon airflow`` (``airflow standalone``), ``newsmon demo`` (``dag.test()`` in a
-subprocess) and the Celery integration test (scheduler, dag-processor, api-server and worker as
-separate processes). Airflow reads its configuration when it is first imported, so Airflow itself
-always runs in a child process that starts with this environment; this module never imports it.
+settings serve ``newsmon airflow`` (:mod:`pipeline.airflow.launcher`), ``newsmon demo``
+(``dag.test()`` in a subprocess) and the Celery integration test (scheduler, dag-processor,
+api-server and worker as separate processes). Airflow reads its configuration when it is first
+imported, so Airflow itself always runs in a child process that starts with this environment;
+this module never imports it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pipeline.errors import NewsmonError
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 DEFAULT_PORT = 8080
+# Loopback unless the operator asks otherwise: the UI would otherwise be open to the network.
+DEFAULT_HOST = "127.0.0.1"
 # The login ``newsmon airflow`` creates; SimpleAuthManager writes its generated password here.
 ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
@@ -61,6 +64,40 @@ def _secrets(home: Path) -> dict[str, str]:
     return data
 
 
+def cores() -> int:
+    """CPUs this process may run on (its affinity mask, which a container may narrow)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # macOS has no affinity mask
+
+
+def sizing(n_cores: int, *, sqlite: bool) -> dict[str, str]:
+    """Airflow's concurrency for a machine with ``n_cores`` CPUs.
+
+    The LocalExecutor starts ``[core] parallelism`` worker processes at once (default 32, each
+    a forked scheduler); SQLite takes one writer at a time, so with SQLite (Airflow's metadata
+    or newsmon's own database) two tasks at most run together and the rest would only wait on
+    its lock. On a server database the tasks (crawls: mostly network waits) get two per core.
+    """
+    parallelism = min(2, n_cores) if sqlite else max(2, min(2 * n_cores, 16))
+    return {
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(parallelism),
+        # A handful of DAG files: one parsing process is plenty on a small machine.
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1" if sqlite or n_cores < 4 else "2",
+        "AIRFLOW__API__WORKERS": "1",
+    }
+
+
+def client_host(host: str) -> str:
+    """The address other processes use to reach a server bound to ``host``."""
+    if host in {"", "0.0.0.0"}:
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def smtp_conn_json(
     host: str,
     port: int,
@@ -86,6 +123,7 @@ def smtp_conn_json(
 def airflow_env(
     *,
     port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
     home: Path | None = None,
     metadata_url: str | None = None,
     executor: str | None = None,
@@ -94,7 +132,9 @@ def airflow_env(
     """The full environment for an Airflow process running this project's DAGs.
 
     ``base`` (default: ``os.environ``) is copied first, so an operator's own ``AIRFLOW__*``
-    settings win over the defaults below except for the few this project depends on.
+    settings win over the defaults below (concurrency included) except for the few this project
+    depends on: the DAGs folder, metadata URL, the api-server's ``host`` and ``port`` and the
+    execution API URL that follows them.
     """
     env = dict(os.environ if base is None else base)
     settings = get_settings()
@@ -117,8 +157,12 @@ def airflow_env(
         "AIRFLOW__API__SECRET_KEY": keys["secret_key"],
         # Same zone for the UI and the timetable's "day" (NEWSMON_TIMEZONE).
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": settings.timezone,
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        # Off by default (the api-server's /api/v2/monitor/health reports the scheduler too);
+        # when an operator turns it on, it listens where the api-server does, not on 0.0.0.0.
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": host,
     }
+    sqlite = url.startswith("sqlite") or settings.database_url.startswith("sqlite")
+    defaults.update(sizing(cores(), sqlite=sqlite))
     for key, value in defaults.items():
         env.setdefault(key, value)
     env.update(
@@ -126,9 +170,12 @@ def airflow_env(
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
+            "AIRFLOW__API__HOST": host,
             "AIRFLOW__API__PORT": str(port),
-            # Workers report task state to this URL; it must follow the api-server's port.
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+            # Workers report task state to this URL; it must follow the api-server's address.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": (
+                f"http://{client_host(host)}:{port}/execution/"
+            ),
             # The DAG tasks call newsmon with the same settings as this process.
             "NEWSMON_VAR_DIR": str(settings.var_dir),
             "NEWSMON_DATABASE_URL": settings.database_url,

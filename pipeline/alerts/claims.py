@@ -19,15 +19,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline.alerts.ledger import refresh_clusters
+from pipeline.alerts.ledger import OPEN, fold_merged, refresh_clusters
 from pipeline.store.db import session_scope
 from pipeline.store.models import Alert
 
 # Renewed before every message, so it only has to outlast one message (a few SMTP replies at
 # most 30 s each by default); a crashed sender's rows come back after it.
 LEASE = timedelta(minutes=30)
-# Rows that are still to be delivered.
-OPEN = ("pending", "held")
 # Retry a message the server refused with a 4xx after 5 min, then 10, 20, 40, then every hour,
 # until it goes or grows too old.
 BACKOFF_FIRST = timedelta(minutes=5)
@@ -62,6 +60,8 @@ def claim(session: Session, ids: list[int], now: datetime, lease: timedelta = LE
     """Take a lease on the rows still unclaimed; the caller commits before sending."""
     if not ids:
         return []
+    # A merge since planning may have made a row repeat a story already sent: not claimed.
+    fold_merged(session, now)
     token = uuid.uuid4().hex
     session.execute(
         update(Alert)

@@ -1,18 +1,25 @@
-"""The alert ledger: one row per (subscriber, topic, story, channel), and planning which to create.
+"""The alert ledger: one row per (subscriber, story, channel), and planning which to create.
 
-A story is a cluster. It matches a topic when any of its documents has a ``matches`` row for that
-topic. Planning inserts one ``pending`` row per new (subscriber, topic, story, channel) with
-``INSERT ... ON CONFLICT DO NOTHING`` against the unique key, so a rerun, a republished copy (same
-cluster) or an updated page (same document, same cluster) adds nothing. Email and webhook deliveries
-are sibling rows in the same table (``channel``) so each has its own status, attempts and error: a
-failing webhook never blocks or repeats an email.
+A story is a cluster: a statement, its copies and its versions in other languages. It reaches a
+subscriber when any of its documents has a ``matches`` row for one of the subscribed topics (from
+one of the subscribed sources, if any) and, when the subscriber names ``languages``, when any of
+its versions is in one of them. Planning inserts one ``pending`` row per new (subscriber, story,
+channel) with ``INSERT ... ON CONFLICT DO NOTHING`` against the unique key, so a rerun, a
+republished copy or a translation (same cluster), an updated page (same document) or a topic the
+story comes to match later adds nothing: the message lists every subscribed topic the story
+matches when it is sent. ``topic_id`` keeps the topic that brought the story first. Email and
+webhook deliveries are sibling rows in the same table (``channel``) so each has its own status,
+attempts and error: a failing webhook never blocks or repeats an email.
 
-Cluster ids are not stable: deduplication merges two stories when a copy links them (deleting one
-cluster), moves an updated page to a new cluster, and SQLite may reuse a deleted id. So a row names
-its story by the story's origin *document* when it was planned (``document_id``, part of the unique
-key) and keeps ``cluster_id`` only as the story's current id. A story counts as alerted when any of
-its documents is the ``document_id`` of a row: merged stories, a later official origin and a page
-that moved all stay alerted, and a pending row follows its document into the merged story.
+Cluster ids are not stable: deduplication merges two stories when a copy or a version links
+them (deleting one cluster), moves an updated page to a new cluster, ``newsmon dedup --refold``
+re-folds the archive, and SQLite may reuse a deleted id. So a row names its story by the story's
+origin *document* when it was planned (``document_id``, part of the unique key) and keeps
+``cluster_id`` only as the story's current id. A story counts as alerted to a subscriber when any
+of its documents is the ``document_id`` of one of their rows: merged stories, a later official
+origin and a page that moved all stay alerted. When two stories that each have a row for the
+same subscriber are merged, the open row of the merged story that would repeat it is marked
+``merged`` (:func:`fold_merged`): a story already sent is not sent again.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ log = logging.getLogger(__name__)
 # Run alert modes: "scheduled" uses each subscription's mode; backfill/reprocess default to digest
 # ("caught up"); "none" records rows as suppressed; "instant" only when an operator asks for it.
 RUN_MODES: tuple[str, ...] = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
+# Rows still to be delivered.
+OPEN = ("pending", "held")
 # A story first planned in a scheduled run but published this long ago is catch-up material
 # (a missed day, the first run's NEWSMON_FIRST_RUN_DAYS window, a backfill running alongside):
 # it joins the next digest under "caught up" instead of arriving as an instant alert.
@@ -61,6 +70,7 @@ class PlanReport:
     suppressed: int = 0
     muted: int = 0
     caught_up: int = 0
+    merged: int = 0  # open rows whose story was merged into one already alerted to the subscriber
 
     def as_dict(self) -> dict[str, int]:
         """Plain counters for logs and XCom."""
@@ -86,20 +96,31 @@ def _topics_for(session: Session, sub: Subscriber) -> list[str]:
     return list(sub.topics)
 
 
-def story_alerted(sub_id: str, topic_id: str, channel: str) -> Any:
-    """SQL: the outer ``Cluster`` already has a row for (subscriber, topic, channel)."""
+def story_alerted(sub_id: str, channel: str) -> Any:
+    """SQL: the outer ``Cluster`` already has a row for (subscriber, channel), whatever topic."""
     member = aliased(Document)
     return (
         select(Alert.id)
         .join(member, member.id == Alert.document_id)
         .where(
             Alert.subscriber == sub_id,
-            Alert.topic_id == topic_id,
             Alert.channel == channel,
             member.cluster_id == Cluster.id,
         )
         .exists()
     )
+
+
+def story_in_languages(languages: list[str]) -> Any:
+    """SQL: one of the outer ``Cluster``'s versions is in one of ``languages`` ("ru" or "ru-RU")."""
+    member = aliased(Document)
+    codes = [code.casefold() for code in languages]
+    fits = or_(
+        member.language.in_(codes),
+        *(member.language.like(f"{code}-%") for code in codes),
+        *(member.language.like(f"{code}_%") for code in codes),
+    )
+    return select(member.id).where(member.cluster_id == Cluster.id, fits).exists()
 
 
 def story_muted() -> Any:
@@ -116,7 +137,10 @@ def story_muted() -> Any:
 def candidates(
     session: Session, sub: Subscriber, topic_id: str, channel: str
 ) -> list[tuple[int, int, datetime, bool]]:
-    """Matching stories without a row yet: (cluster, origin document, story date, muted)."""
+    """Stories matching the topic that the subscriber has no row of yet, on this channel.
+
+    Returns (cluster, origin document, story date, muted) per story.
+    """
     origin = aliased(Document)
     story_date = origin.published_at
     matching = (
@@ -124,8 +148,6 @@ def candidates(
         .join(Match, Match.document_id == Document.id)
         .where(Match.topic_id == topic_id, Document.cluster_id.is_not(None))
     )
-    if sub.languages:
-        matching = matching.where(Document.language.in_(sub.languages))
     if sub.sources:
         matching = matching.join(Source, Source.id == Document.source_id).where(
             Source.name.in_(sub.sources)
@@ -141,7 +163,7 @@ def candidates(
         .join(origin, origin.id == Cluster.origin_document_id)
         .where(
             Cluster.id.in_(matching),
-            ~story_alerted(sub.id, topic_id, channel),
+            ~story_alerted(sub.id, channel),
             # "since": stories published before it are never alerted (undated: first seen).
             or_(
                 story_date >= sub.since,
@@ -150,6 +172,9 @@ def candidates(
         )
         .order_by(Cluster.id)
     )
+    if sub.languages:
+        # Any version in their languages brings the story (the email leads with that version).
+        q = q.where(story_in_languages(list(sub.languages)))
     return [
         (cid, doc_id, published or first_seen, bool(muted))
         for cid, doc_id, published, first_seen, muted in session.execute(q)
@@ -172,7 +197,8 @@ def plan_alerts(
 ) -> PlanReport:
     """Create pending (or suppressed/muted) ledger rows for new matching stories; idempotent.
 
-    ``caught_up_after=None`` turns off the scheduled-run rule that sends old stories to the digest.
+    Topics are taken in the subscription's order, so a row's ``topic_id`` is the first subscribed
+    topic the story matched. ``caught_up_after=None`` turns off the scheduled-run rule that sends old stories to the digest.
     """
     mode = normalise_mode(run_mode)
     now = now or utcnow()
@@ -200,7 +226,7 @@ def plan_alerts(
                             **values,
                         )
                         .on_conflict_do_nothing(
-                            index_elements=["subscriber", "topic_id", "document_id", "channel"]
+                            index_elements=["subscriber", "document_id", "channel"]
                         )
                     )
                     if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
@@ -212,6 +238,7 @@ def plan_alerts(
                     report.muted += values["status"] == "muted"
                     report.caught_up += bool(values["caught_up"])
     session.flush()
+    report.merged = fold_merged(session, now)
     log.info("alerts planned (%s): %s", run_mode, report.as_dict())
     return report
 
@@ -234,6 +261,53 @@ def _row_values(
         delivery, caught_up = "digest", True
     status = "muted" if muted else ("suppressed" if mode == "none" else "pending")
     return {"status": status, "delivery": delivery, "caught_up": caught_up, "run_mode": mode}
+
+
+def _rank(row: Alert) -> tuple[bool, bool, bool, int]:
+    """Which row of one story speaks for it: sent, then already tried, then instant, then oldest."""
+    return (row.status != "sent", row.message_id is None, row.delivery != "instant", row.id)
+
+
+def fold_merged(session: Session, now: datetime) -> int:
+    """Mark ``merged`` the open rows whose story is now one with another row of the subscriber.
+
+    Two stories alerted (or queued) for one subscriber may be merged by dedup; the merged story
+    then has two rows on a channel. The one that was sent, else the best-placed open one, speaks
+    for the story; the others would repeat it. A row another sender holds is left to it.
+    """
+    mine, theirs = aliased(Alert), aliased(Alert)
+    doc, sibling = aliased(Document), aliased(Document)
+    pairs = session.execute(
+        select(mine, theirs)
+        .join(doc, doc.id == mine.document_id)
+        .join(sibling, sibling.cluster_id == doc.cluster_id)
+        .join(
+            theirs,
+            and_(
+                theirs.document_id == sibling.id,
+                theirs.subscriber == mine.subscriber,
+                theirs.channel == mine.channel,
+                theirs.id != mine.id,
+            ),
+        )
+        .where(
+            mine.status.in_(OPEN),
+            theirs.status.in_(("sent", *OPEN)),
+            doc.cluster_id.is_not(None),
+            or_(mine.claim_token.is_(None), mine.claimed_until.is_(None), mine.claimed_until < now),
+        )
+    ).all()
+    folded: set[int] = set()
+    for row, other in pairs:
+        if row.id not in folded and _rank(other) < _rank(row):
+            folded.add(row.id)
+            row.status = "merged"
+            row.claim_token = None
+            row.claimed_until = None
+    if folded:
+        session.flush()
+        log.info("alerts %s: their stories were merged into stories already alerted", sorted(folded))
+    return len(folded)
 
 
 def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:

@@ -1,7 +1,9 @@
-"""What an alert shows of a story: origin, outlets, date, language, passages with hits marked.
+"""What an alert shows of a story: origin, versions by language, outlets, passages with hits.
 
 The story itself comes from the read model (``pipeline.store.stories``); this module only turns
-it into what one alert about one topic shows.
+it into what one alert about one topic shows to one subscriber: the version in their languages
+first (the origin when it is in one of them), the origin named, the other versions listed by
+language under their own names ("also in: Русский · Հայերեն · Azərbaycanca").
 
 Highlighting works on offsets into the raw (scraped) text and escapes every segment separately, so
 scraped markup can never become HTML: escape first, then wrap the hit spans in ``<mark>``.
@@ -11,15 +13,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.store.models import Topic
+from pipeline.store.stories import Story, base_language
 from pipeline.store.stories import load_story as read_story
 
 # Passages longer than this are cut around their first hit (a phone screen shows ~8 lines).
@@ -69,9 +75,36 @@ class Outlet:
     official: bool
 
 
+@cache
+def autonym(code: str | None) -> str:
+    """A language's name in its own script, capitalised ("ru" -> "Русский"), from CLDR (Babel)."""
+    base = base_language(code)
+    if base is None:
+        return "?"
+    try:
+        name = Locale.parse(base).get_display_name(base) or base
+    except (UnknownLocaleError, ValueError):
+        return base  # a code CLDR does not know: shown as it is stored
+    return name[:1].upper() + name[1:]
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """The story in one language: its name in that language and the outlets that carried it."""
+
+    language: str | None
+    name: str
+    outlets: tuple[Outlet, ...]
+
+
 @dataclass(frozen=True)
 class StoryView:
-    """A story as one alert shows it, for one topic."""
+    """A story as one alert shows it, for one topic and one reader.
+
+    ``title``, ``url``, ``language`` and ``lead_outlet`` are those of the version the reader sees
+    first (the origin, unless the reader's languages call for another); ``origin*`` always name
+    the origin.
+    """
 
     cluster_id: int
     topic_id: str
@@ -86,7 +119,28 @@ class StoryView:
     terms: tuple[str, ...]
     updated: datetime
     caught_up: bool = False
+    origin_title: str = ""
+    origin_url: str = ""
+    origin_language: str | None = None
+    lead_outlet: str = ""
+    versions: tuple[VersionView, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def leads_with_origin(self) -> bool:
+        """Whether the reader sees the origin itself first."""
+        return self.url == self.origin_url
+
+    @property
+    def also_in(self) -> tuple[VersionView, ...]:
+        """The versions in languages other than the one the reader sees first."""
+        lead = base_language(self.language)
+        return tuple(v for v in self.versions if v.language != lead and v.language is not None)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Base codes of the story's languages, the lead's first."""
+        return tuple(v.language for v in self.versions if v.language is not None)
 
     def as_json(self) -> dict[str, Any]:
         """The webhook payload's ``story`` object."""
@@ -95,10 +149,22 @@ class StoryView:
             "title": self.title,
             "url": self.url,
             "origin": self.origin,
+            "origin_title": self.origin_title,
+            "origin_url": self.origin_url,
+            "origin_language": self.origin_language,
             "published": self.date.isoformat(),
             "language": self.language,
+            "languages": list(self.languages),
             "outlets": [
                 {"name": o.name, "url": o.url, "language": o.language} for o in self.outlets
+            ],
+            "versions": [
+                {
+                    "language": v.language,
+                    "name": v.name,
+                    "outlets": [{"name": o.name, "url": o.url} for o in v.outlets],
+                }
+                for v in self.versions
             ],
             "topic": {"id": self.topic_id, "name": self.topic_name, "terms": list(self.terms)},
             "passages": [{"field": p.field, "text": p.text} for p in self.passages],
@@ -197,34 +263,64 @@ def load_story(
     *,
     names: dict[str, str] | None = None,
     caught_up: bool = False,
+    languages: Sequence[str] = (),
 ) -> StoryView | None:
     """The view of one story for one topic, or None when the cluster no longer exists."""
     story = read_story(session, cluster_id)
     if story is None:
         return None
+    names = names if names is not None else topic_names(session)
+    return story_view(story, topic_id, names=names, caught_up=caught_up, languages=languages)
+
+
+def story_view(
+    story: Story,
+    topic_id: str,
+    *,
+    names: dict[str, str],
+    caught_up: bool = False,
+    languages: Sequence[str] = (),
+) -> StoryView:
+    """One story (from the read model) as an alert about ``topic_id`` shows it to a reader of
+    ``languages`` (none: the origin first)."""
     origin = story.origin
+    lead = story.lead(languages)
     outlets: dict[str, Outlet] = {}
     for m in story.members:
         outlets.setdefault(m.source_label, Outlet(m.source_label, m.url, m.language, m.official))
+    versions: list[VersionView] = []
+    for version in story.versions:
+        carried: dict[str, Outlet] = {}
+        for m in version.members:
+            carried.setdefault(
+                m.source_label, Outlet(m.source_label, m.url, m.language, m.official)
+            )
+        versions.append(VersionView(version.language, autonym(version.language), tuple(carried.values())))
+    # The lead's language first, then the story's order (the origin's language first).
+    versions.sort(key=lambda v: v.language != lead.base_language)
     best = story.best_match(topic_id)
     terms: tuple[str, ...] = best.terms if best else ()
     passages: list[Passage] = []
     for raw in best.passages if best else ():
         if isinstance(raw, dict) and (p := make_passage(raw, terms)) is not None:
             passages.append(p)
-    names = names if names is not None else topic_names(session)
     return StoryView(
-        cluster_id=cluster_id,
+        cluster_id=story.cluster_id,
         topic_id=topic_id,
         topic_name=names.get(topic_id, topic_id),
-        title=origin.title or "(untitled)",
-        url=origin.url,
+        title=lead.title or "(untitled)",
+        url=lead.url,
         origin=origin.source_label,
         date=origin.published_at or story.first_seen_at,
-        language=origin.language,
+        language=lead.language,
         outlets=tuple(outlets.values()),
         passages=tuple(passages[:MAX_PASSAGES]),
         terms=terms,
         updated=max(story.updated_at, story.first_seen_at),
         caught_up=caught_up,
+        origin_title=origin.title or "(untitled)",
+        origin_url=origin.url,
+        origin_language=origin.language,
+        lead_outlet=lead.source_label,
+        versions=tuple(versions),
     )

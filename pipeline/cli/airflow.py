@@ -20,20 +20,37 @@ from pipeline.config.settings import get_settings
 def airflow_command(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Airflow UI and API server.")] = 8080,
+    host: Annotated[
+        str, typer.Option(help="Address the UI and API listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    stop: Annotated[
+        bool,
+        typer.Option("--stop", help="Stop the newsmon airflow started from this checkout."),
+    ] = False,
 ) -> None:
-    """Start Airflow (`airflow standalone`) with this project's DAGs; or run an Airflow command.
+    """Start Airflow with this project's DAGs until Ctrl-C; or run an Airflow command.
 
-    Without arguments: AIRFLOW_HOME is var/airflow (SQLite metadata DB), examples are off and the
-    execution API URL follows --port; log in as `admin` (the password is printed on first start
-    and kept in var/airflow/simple_auth_manager_passwords.json.generated). Ctrl-C stops it.
+    Without arguments: the api-server (UI), scheduler, dag-processor and triggerer run as one
+    process group on --host/--port (default 127.0.0.1:8080), with AIRFLOW_HOME var/airflow
+    (SQLite metadata DB) and parallelism sized to the machine. Ctrl-C or SIGTERM stops all of
+    them; so does `newsmon airflow --stop` from another terminal. Log in as `admin` (the
+    password is printed on the first start and kept in
+    var/airflow/simple_auth_manager_passwords.json.generated).
 
     With arguments, runs that `airflow` command in the same environment, e.g.
     `newsmon airflow dags unpause news_monitor` or
     `newsmon airflow backfill create --dag-id news_monitor --from-date ... --to-date ... --dry-run`.
     """
-    from pipeline.airflow.launcher import launch
+    from pipeline.airflow.launcher import launch, stop_running
 
-    launch(ctx.args, port=port, say=console.print)
+    def say(message: str) -> None:
+        console.print(message, markup=False, highlight=False)
+
+    if stop:
+        if ctx.args:
+            raise typer.BadParameter(f"--stop takes no Airflow command (got {' '.join(ctx.args)})")
+        raise typer.Exit(stop_running(say=say))
+    raise typer.Exit(launch(ctx.args, port=port, host=host, say=say))
 
 
 @app.command("demo")

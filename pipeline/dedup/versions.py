@@ -15,7 +15,7 @@ from pipeline.store.models import Document, XlBand
 
 # Verify at most this many candidates, most shared bands first.
 MAX_CANDIDATES = 24
-_EPOCH = date(1970, 1, 1)
+EPOCH = date(1970, 1, 1)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -33,7 +33,7 @@ def day_of(doc: Document) -> int:
     a date must meet dated ones. Publication times are compared in the verification.
     """
     when = _aware(doc.first_seen_at) or datetime.now(UTC)
-    return (when.astimezone(UTC).date() - _EPOCH).days
+    return (when.astimezone(UTC).date() - EPOCH).days
 
 
 def write_rows(session: Session, doc: Document, buckets: list[int]) -> None:

@@ -36,7 +36,7 @@ from pipeline.store.db import serialize_writers
 from pipeline.store.models import Document, Page, Source, utcnow
 from pipeline.store.pages import Window, decompress
 from pipeline.store.runs import RunTally
-from pipeline.text.normalize import search_key
+from pipeline.text.normalize import search_text
 from pipeline.text.urls import canonical_url, url_hash
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def cleaned(article: Article) -> Cleaned:
     return Cleaned(
         article,
         dedup.content_hash(article.title, article.text),
-        search_key(f"{article.title}\n{article.text}"),
+        search_text(f"{article.title}\n{article.text}"),
     )
 
 

@@ -317,12 +317,21 @@ class CrawlState(Base):
 
 # The values of ``Alert.status`` and ``Alert.channel``.
 # held: a delivery failed for a reason that may pass (server away, 4xx, misconfigured): retried.
-ALERT_STATUSES: tuple[str, ...] = ("pending", "held", "sent", "failed", "suppressed", "muted")
+# merged: the row's story was merged into a story the subscriber was already alerted of.
+ALERT_STATUSES: tuple[str, ...] = (
+    "pending",
+    "held",
+    "sent",
+    "failed",
+    "suppressed",
+    "muted",
+    "merged",
+)
 ALERT_CHANNELS: tuple[str, ...] = ("email", "webhook")
 
 
 class Alert(Base):
-    """One alert of one story on one topic to one subscriber through one channel.
+    """One alert of one story to one subscriber through one channel, whatever topics it matches.
 
     A row names its story by the story's origin document when planned (cluster ids change when
     dedup merges stories); see ``pipeline.alerts.ledger``.
@@ -331,6 +340,7 @@ class Alert(Base):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber: Mapped[str] = mapped_column(String(100))
+    # The first subscribed topic the story matched when planned (the message lists them all).
     topic_id: Mapped[str] = mapped_column(String(100))
     # The story's origin document when planned: the story's identity.
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -353,9 +363,7 @@ class Alert(Base):
     # Assigned when first claimed and kept through retries: the same alert, the same Message-ID.
     message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     __table_args__ = (
-        UniqueConstraint(
-            "subscriber", "topic_id", "document_id", "channel", name="uq_alerts_sub_topic_story"
-        ),
+        UniqueConstraint("subscriber", "document_id", "channel", name="uq_alerts_sub_story"),
         Index("ix_alerts_status_channel", "status", "channel"),
         Index("ix_alerts_document", "document_id"),
     )

@@ -1,7 +1,11 @@
 """Full-text search over stored documents (SQLite FTS5 or PostgreSQL full-text).
 
-Queries go through the same normalisation as the stored text (``search_key``), so a
-query in one script or spelling finds the others ("Zangezur" finds "Зангезурского").
+Queries go through the same normalisation as the stored text and the topic matcher
+(``pipeline.text.normalize``), so a query in one script or spelling finds the others:
+"Zangezur" finds "Зангезурского" through the word key, and a long name spelled with other
+vowels ("Нахичевань" for "Nakhchivan") through its skeleton, indexed next to the keys by
+``search_text``. Documents stored before the skeletons were indexed are brought up to date by
+:func:`reindex` (``newsmon db reindex``).
 """
 
 from __future__ import annotations
@@ -10,12 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from pipeline.errors import InputError
 from pipeline.store.models import Document, Source
-from pipeline.text.normalize import search_key
+from pipeline.text.normalize import search_key, search_text, skeleton_token
 
 # Words shorter than this are too unselective for a prefix query.
 MIN_PREFIX_LEN = 3
@@ -56,18 +60,44 @@ def query_tokens(query: str) -> list[str]:
     return tokens
 
 
+def alternatives(token: str) -> list[str]:
+    """What one query word may match: its key, and for a long name its skeleton as a stem."""
+    found = [token]
+    skel = skeleton_token(token, stem=True)
+    if skel is not None:
+        found.append(skel)
+    return found
+
+
+def _sqlite_expr(tokens: list[str]) -> str:
+    """An FTS5 expression: every word (any of its alternatives) as a prefix."""
+    parts = []
+    for t in tokens:
+        alts = [f'"{a}"*' if len(a) >= MIN_PREFIX_LEN else f'"{a}"' for a in alternatives(t)]
+        parts.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
+    return " AND ".join(parts)
+
+
+def _pg_expr(tokens: list[str]) -> str:
+    """A ``to_tsquery`` expression: every word (any of its alternatives) as a prefix."""
+    parts = []
+    for t in tokens:
+        alts = [f"{a}:*" if len(a) >= MIN_PREFIX_LEN else a for a in alternatives(t)]
+        parts.append(alts[0] if len(alts) == 1 else "(" + " | ".join(alts) + ")")
+    return " & ".join(parts)
+
+
 def _fts_ids(session: Session, tokens: list[str], limit: int) -> list[int] | None:
     """Document ids matching all tokens (prefix match), via the backend's index."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        expr = " AND ".join(f'"{t}"*' if len(t) >= MIN_PREFIX_LEN else f'"{t}"' for t in tokens)
         rows = session.execute(
             text("SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q LIMIT :n"),
-            {"q": expr, "n": limit},
+            {"q": _sqlite_expr(tokens), "n": limit},
         )
         return [int(r[0]) for r in rows]
     if dialect == "postgresql":
-        expr = " & ".join(f"{t}:*" if len(t) >= MIN_PREFIX_LEN else t for t in tokens)
+        expr = _pg_expr(tokens)
         rows = session.execute(
             text(
                 "SELECT id FROM documents WHERE to_tsvector('simple', search_text) "
@@ -79,11 +109,21 @@ def _fts_ids(session: Session, tokens: list[str], limit: int) -> list[int] | Non
     return None
 
 
+def word_hits(word: str, tokens: list[str]) -> bool:
+    """True when a word of a document is what a query token finds (its key or its skeleton)."""
+    key = search_key(word)
+    if any(key.startswith(t) for t in tokens):
+        return True
+    skel = skeleton_token(key) if key else None
+    return skel is not None and any(
+        skel.startswith(a) for t in tokens for a in alternatives(t)[1:]
+    )
+
+
 def snippet(doc: Document, tokens: list[str], width: int = 160) -> str:
-    """A window of the text around the first word whose key starts with a query token."""
+    """A window of the text around the first word a query token finds."""
     for m in TOKEN.finditer(doc.text):
-        key = search_key(m.group(0))
-        if any(key.startswith(t) for t in tokens):
+        if word_hits(m.group(0), tokens):
             start = max(0, m.start() - width // 2)
             return ("…" if start else "") + doc.text[start : start + width].replace("\n", " ")
     return doc.text[:width].replace("\n", " ")

@@ -1,7 +1,8 @@
 """The story read model: a cluster with its origin, members and outlets, matches and times.
 
 Reports, ``newsmon stories``, the demo and the alerts all read stories through this module, so
-"origin first", "outlets" and "which match explains the story" mean the same everywhere.
+"origin first", "outlets", "versions" (the members by language) and "which match explains the
+story" mean the same everywhere.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from pipeline.store.models import OFFICIAL_TYPES, Cluster, Document, Match, Source
+
+
+def base_language(code: str | None) -> str | None:
+    """The base ISO 639 code of a stored language tag ("ru-RU" -> "ru"); None when unknown."""
+    if not code:
+        return None
+    return code.replace("_", "-").split("-")[0].casefold() or None
 
 
 def source_label(source: Source | None) -> str:
@@ -47,6 +55,24 @@ class Member:
     def official(self) -> bool:
         """Ministries and governments originate statements."""
         return self.source_type in OFFICIAL_TYPES
+
+    @property
+    def base_language(self) -> str | None:
+        """The member's base language code ("ru"), None when unknown."""
+        return base_language(self.language)
+
+
+@dataclass(frozen=True)
+class Version:
+    """The members of a story in one language (a translation, a re-report, their copies)."""
+
+    language: str | None  # base code; None: language unknown
+    members: tuple[Member, ...]
+
+    @property
+    def outlets(self) -> list[str]:
+        """Distinct outlet labels of this version, in story order."""
+        return list(dict.fromkeys(m.source_label for m in self.members))
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,29 @@ class Story:
     def topics(self) -> list[str]:
         """Ids of the topics any member matched, sorted."""
         return sorted({m.topic_id for m in self.matches})
+
+    @property
+    def versions(self) -> list[Version]:
+        """The members grouped by language, the origin's language first (unknown last)."""
+        by_lang: dict[str | None, list[Member]] = {}
+        for m in self.members:
+            by_lang.setdefault(m.base_language, []).append(m)
+        order = sorted(by_lang, key=lambda lang: (lang != self.origin.base_language, lang is None))
+        return [Version(lang, tuple(by_lang[lang])) for lang in order]
+
+    @property
+    def languages(self) -> list[str]:
+        """Base codes of the languages the story is in, the origin's first."""
+        return [v.language for v in self.versions if v.language is not None]
+
+    def lead(self, languages: Sequence[str] = ()) -> Member:
+        """The member a reader of ``languages`` sees first (the origin when it is in one)."""
+        # Else the version in their language: its official member, else its earliest.
+        wanted = {base_language(code) for code in languages}
+        if not wanted or self.origin.base_language in wanted:
+            return self.origin
+        fitting = [m for m in self.members if m.base_language in wanted]
+        return min(fitting, key=lambda m: not m.official) if fitting else self.origin
 
     def best_match(self, topic_id: str) -> StoryMatch | None:
         """The match that explains the story best: the origin's own, else the strongest copy's."""

@@ -192,12 +192,36 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
+# Search indexes a long word's skeleton as one more token, marked with a letter no key contains
+# (``q`` always becomes ``k``), so that a skeleton never prefix-matches a key or the reverse.
+SKELETON_MARK = "q"
+
+
+def skeleton_token(key: str, *, stem: bool = False) -> str | None:
+    """The marked skeleton search indexes or queries for a key; None when it is too unselective."""
+    skel = skeleton(key, stem=stem)
+    if consonants(skel) < SKELETON_MIN_CONSONANTS:
+        return None
+    return SKELETON_MARK + skel
+
+
 def search_key(text: str) -> str:
-    """What full-text search indexes and queries: the word keys, space-separated.
+    """The word keys of ``text``, space-separated: how a search query is read.
 
     "Zangezur" -> "zankazur", a prefix of the key of "Зангезурского" ("zankazurskuku"),
     so a ``zankazur*`` prefix query finds every script and spelling. Vowel-shifted
-    spellings (Nakhchivan vs Нахичевань) share a skeleton but not a key; the topic
-    matcher covers those, search does not.
+    spellings (Nakhchivan vs Нахичевань) share a skeleton but not a key: stored text is
+    indexed with :func:`search_text`, which adds the skeletons.
     """
     return " ".join(k for k in (word_key(m.group(0))[0] for m in WORD.finditer(text)) if k)
+
+
+def search_text(text: str) -> str:
+    """What full-text search indexes: the word keys, then each long word's marked skeleton once.
+
+    The skeletons (:func:`skeleton_token`) let a query find vowel-shifted spellings the way
+    the topic matcher does: "Нахичевань" finds "Nakhchivan" through ``qnkjvn``.
+    """
+    keys = search_key(text).split()
+    skeletons = dict.fromkeys(s for s in map(skeleton_token, keys) if s is not None)
+    return " ".join([*keys, *skeletons])

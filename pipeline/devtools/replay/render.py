@@ -75,10 +75,10 @@ def make_env(site_dir: Path) -> Environment:
 
 @dataclass
 class SiteRuntime:
-    """A site placed at an anchor day and an address, with its mutable test state."""
+    """A site placed at an anchor moment and an address, with its mutable test state."""
 
     site: SiteDef
-    anchor: date
+    anchor: datetime  # aware; article ages count back from it (a bare date means its midday)
     base: str  # http://127.0.0.N:PORT
     url_of: Callable[[str, str], str]
     epoch: datetime  # Last-Modified of static pages (robots.txt, 404)
@@ -90,6 +90,7 @@ class SiteRuntime:
     _lock: threading.RLock = field(init=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
+        self.anchor = anchor_moment(self.anchor)
         self.env = make_env(self.site.dir)
         for spec in self.site.articles:
             self._put(spec)
@@ -152,10 +153,9 @@ class SiteRuntime:
                 for k, v in spec.select.items()
             ):
                 continue
-            age = (self.anchor - art.published.date()).days
-            if spec.min_days_ago is not None and age < spec.min_days_ago:
+            if spec.min_days_ago is not None and art.days_ago < spec.min_days_ago:
                 continue
-            if spec.max_days_ago is not None and age > spec.max_days_ago:
+            if spec.max_days_ago is not None and art.days_ago > spec.max_days_ago:
                 continue
             out.append(art)
         return out[: spec.limit] if spec.limit else out
@@ -311,6 +311,17 @@ class SiteRuntime:
         )
 
 
-def anchor_epoch(anchor: date) -> datetime:
-    """Fixed Last-Modified for static pages: 60 days before the anchor (stable across runs)."""
-    return datetime.combine(anchor - timedelta(days=60), time(0, 0), tzinfo=UTC)
+def anchor_moment(anchor: date | datetime) -> datetime:
+    """The anchor as an aware moment to the minute; a bare date means its midday (UTC)."""
+    if not isinstance(anchor, datetime):
+        return datetime.combine(anchor, time(12, 0), tzinfo=UTC)
+    if anchor.tzinfo is None:
+        raise ValueError(f"replica anchor {anchor.isoformat()}: needs a time zone")
+    # Whole minutes: pages print minutes and feeds seconds, and both must name the same moment.
+    return anchor.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def anchor_epoch(anchor: date | datetime) -> datetime:
+    """Fixed Last-Modified for static pages: 60 days before the anchor's day (stable per day)."""
+    day = anchor_moment(anchor).date()
+    return datetime.combine(day - timedelta(days=60), time(0, 0), tzinfo=UTC)

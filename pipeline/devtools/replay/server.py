@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pipeline.config.settings import PROJECT_ROOT
 from pipeline.devtools.replay.handler import RequestRecord, SiteServer
-from pipeline.devtools.replay.render import SiteRuntime, anchor_epoch
+from pipeline.devtools.replay.render import SiteRuntime, anchor_epoch, anchor_moment
 from pipeline.devtools.replay.site import Article, ArticleSpec, FaultKind, SiteDef, load_sites
 from pipeline.errors import ConfigError
 
@@ -40,6 +40,7 @@ class ReplayServer:
         host_prefix: str = "127.0.0.",
         port: int = 0,
         *,
+        now: datetime | None = None,
         today: date | None = None,
         sites: list[str] | None = None,
         log_file: Path | None = None,
@@ -48,8 +49,10 @@ class ReplayServer:
     ) -> None:
         self.base_dir = base_dir or SITES_DIR
         self.host_prefix, self.requested_port = host_prefix, port
-        # The anchor day: article dates are offsets from it (UTC date at start by default).
-        self.today = today or datetime.now(UTC).date()
+        # The anchor moment: article ages count back from it (the start, by default; a --today
+        # day means its midday). ``today`` is its UTC date, for tests that reason in days.
+        self.now = anchor_moment(now or today or datetime.now(UTC))
+        self.today = self.now.date()
         self.log_file, self.slow_seconds, self.oversized_bytes = (
             log_file,
             slow_seconds,
@@ -104,10 +107,10 @@ class ReplayServer:
 
     def _bind_all(self, port: int) -> None:
         """Bind all sites on ``port`` (0: the first bind picks it, the others share it)."""
-        epoch = anchor_epoch(self.today)
+        epoch = anchor_epoch(self.now)
         for d in self.defs.values():
             ip = f"{self.host_prefix}{d.manifest.loopback}"
-            runtime = SiteRuntime(d, self.today, "", self.url_for, epoch)
+            runtime = SiteRuntime(d, self.now, "", self.url_for, epoch)
             srv = SiteServer((ip, port), self, runtime)
             port = srv.server_address[1]
             runtime.base = f"http://{ip}:{port}"
@@ -204,11 +207,12 @@ class ReplayServer:
         return rt.url(rt.articles[article_id].path)
 
     def add_article(self, site: str, **fields: Any) -> Article:
-        """Add an article (``ArticleSpec`` fields; ``days_ago`` defaults to 0, ``time`` to now)."""
+        """Add an article (``ArticleSpec`` fields; without a date it is dated now)."""
         rt = self.runtime(site)
         now = datetime.now(rt.site.tz)
-        fields.setdefault("days_ago", 0)
-        fields.setdefault("time", now.strftime("%H:%M"))
+        if "age" not in fields:
+            fields.setdefault("days_ago", 0)
+            fields.setdefault("time", now.strftime("%H:%M"))
         return rt.add(ArticleSpec.model_validate(fields), datetime.now(UTC))
 
     def publish(self, site: str, article_id: str) -> Article:

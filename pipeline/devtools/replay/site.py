@@ -1,21 +1,23 @@
 """A replica site as data: ``site.yaml`` (hosts, pages, robots) plus one YAML file per article.
 
-Each folder under ``tests/fixtures/sites/`` is one site. Article dates are offsets
-(``days_ago`` + local ``time``) from an anchor day, so the replica looks fresh on
-any day; paths and bodies are Jinja strings rendered with the article's own date.
+Each folder under ``tests/fixtures/sites/`` is one site. An article's date is its ``age``
+(``33h25m``) before the replica's anchor moment (the moment it starts), so the same articles
+are new, recent or old whatever the day and the time of day; paths and bodies are Jinja
+strings rendered with the article's own date. Tests that need a wall-clock day write
+``days_ago`` + local ``time`` instead (a day before the anchor's date, at that time).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from jinja2 import Environment
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.config.seedfile import load_model
 from pipeline.devtools.replay.dates import at, fmt, parse_offset
@@ -46,6 +48,19 @@ def _clock(value: str) -> str:
     return value
 
 
+def _age(value: str) -> str:
+    """A duration in hours and minutes such as ``33h25m``, ``5h`` or ``0h40m``."""
+    if not re.fullmatch(r"\d{1,4}h(?:[0-5]?\dm)?", value):
+        raise ValueError("must be hours and minutes before the replica starts, e.g. 33h25m")
+    return value
+
+
+def age_delta(value: str) -> timedelta:
+    """``33h25m`` -> timedelta(hours=33, minutes=25)."""
+    hours, _, rest = value.partition("h")
+    return timedelta(hours=int(hours), minutes=int(rest.rstrip("m") or 0))
+
+
 def _offset(value: str) -> str:
     """A fixed UTC offset such as +03:00."""
     parse_offset(value)
@@ -53,6 +68,7 @@ def _offset(value: str) -> str:
 
 
 Clock = Annotated[str, AfterValidator(_clock)]
+Age = Annotated[str, AfterValidator(_age)]
 Offset = Annotated[str, AfterValidator(_offset)]
 
 
@@ -121,8 +137,11 @@ class ArticleSpec(_Model):
         str  # Jinja: may use published, e.g. /en/press-releases/{{ published|fmt('%Y/%m/%d') }}/x/1
     )
     section: str = "news"
-    days_ago: int = Field(ge=0, le=400)
-    time: Clock
+    # When: ``age`` before the anchor moment (the fixtures), or ``days_ago`` + local ``time``.
+    age: Age | None = None
+    days_ago: int | None = Field(default=None, ge=0, le=400)
+    time: Clock | None = None
+    updated_age: Age | None = None
     updated_days_ago: int | None = Field(default=None, ge=0)
     updated_time: Clock | None = None
     title: str
@@ -134,6 +153,17 @@ class ArticleSpec(_Model):
     draft: bool = False  # hidden until ReplayServer.publish(site, id)
     fault: FaultKind | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_date(self) -> ArticleSpec:
+        """Exactly one way of dating the article (and its update)."""
+        if (self.age is None) == (self.days_ago is None):
+            raise ValueError("give either age (e.g. 33h25m) or days_ago with time")
+        if self.days_ago is not None and self.time is None:
+            raise ValueError("days_ago needs time (HH:MM, the site's local clock)")
+        if self.updated_age is not None and self.updated_days_ago is not None:
+            raise ValueError("give either updated_age or updated_days_ago, not both")
+        return self
 
 
 @dataclass
@@ -147,6 +177,7 @@ class Article:
     path: str
     visible: bool = True
     added_at: datetime | None = None  # when a test published/added it (moves Last-Modified)
+    age_days: int = 0  # whole days before the anchor (pages select on it)
 
     @property
     def id(self) -> str:
@@ -180,8 +211,8 @@ class Article:
 
     @property
     def days_ago(self) -> int:
-        """Offset from the anchor day."""
-        return self.spec.days_ago
+        """Whole days before the anchor (sitemaps and listings select on it)."""
+        return self.age_days
 
     @property
     def modified(self) -> datetime:
@@ -263,13 +294,29 @@ def load_sites(base_dir: Path, *, strict: bool = False) -> list[SiteDef]:
     return sites
 
 
-def place(site: SiteDef, spec: ArticleSpec, anchor: date, env: Environment) -> Article:
-    """Give an article its concrete date and path for ``anchor``."""
-    published = at(anchor, spec.days_ago, spec.time, site.tz)
-    updated = None
-    if spec.updated_days_ago is not None:
-        updated = at(anchor, spec.updated_days_ago, spec.updated_time or spec.time, site.tz)
+def _moment(
+    anchor: datetime, age: str | None, days_ago: int | None, clock: str | None, tz: timezone
+) -> datetime | None:
+    """``age`` before the anchor, or ``days_ago`` days before its date at ``clock``, in ``tz``."""
+    if age is not None:
+        return (anchor - age_delta(age)).astimezone(tz)
+    if days_ago is not None and clock is not None:
+        return at(anchor.date(), days_ago, clock, tz)
+    return None
+
+
+def place(site: SiteDef, spec: ArticleSpec, anchor: datetime, env: Environment) -> Article:
+    """Give an article its concrete date and path for the anchor moment."""
+    published = _moment(anchor, spec.age, spec.days_ago, spec.time, site.tz)
+    if published is None:  # the model validator guarantees a date; this satisfies the types
+        raise SeedError(str(site.dir / "articles"), None, "age", f"{spec.id}: no date")
+    updated = _moment(
+        anchor, spec.updated_age, spec.updated_days_ago, spec.updated_time or spec.time, site.tz
+    )
     path = env.from_string(spec.path).render(published=published, a=spec, fmt=fmt).strip()
     if not path.startswith("/"):
         raise SeedError(str(site.dir / "articles"), None, "path", f"{spec.id}: must start with /")
-    return Article(site.name, spec, published, updated, path, visible=not spec.draft)
+    age_days = spec.days_ago if spec.days_ago is not None else (anchor - published).days
+    return Article(
+        site.name, spec, published, updated, path, visible=not spec.draft, age_days=age_days
+    )
