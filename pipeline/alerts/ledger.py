@@ -198,7 +198,8 @@ def plan_alerts(
     """Create pending (or suppressed/muted) ledger rows for new matching stories; idempotent.
 
     Topics are taken in the subscription's order, so a row's ``topic_id`` is the first subscribed
-    topic the story matched. ``caught_up_after=None`` turns off the scheduled-run rule that sends old stories to the digest.
+    topic the story matched. ``caught_up_after=None`` turns off the scheduled-run rule that sends
+    old stories to the digest.
     """
     mode = normalise_mode(run_mode)
     now = now or utcnow()
@@ -306,7 +307,9 @@ def fold_merged(session: Session, now: datetime) -> int:
             row.claimed_until = None
     if folded:
         session.flush()
-        log.info("alerts %s: their stories were merged into stories already alerted", sorted(folded))
+        log.info(
+            "alerts %s: their stories were merged into stories already alerted", sorted(folded)
+        )
     return len(folded)
 
 

@@ -60,11 +60,12 @@ from pipeline.alerts.smtp import (
     SmtpUnavailable,
     resolve_config,
 )
-from pipeline.alerts.stories import StoryView, load_story, topic_names
+from pipeline.alerts.stories import StoryView, story_view, subscribed_topics, topic_names
 from pipeline.alerts.subscribers import Subscriber, SubscriberSet
 from pipeline.config.settings import get_settings
 from pipeline.store.db import session_scope
 from pipeline.store.models import Alert, utcnow
+from pipeline.store.stories import load_story as read_story
 
 log = logging.getLogger(__name__)
 
@@ -177,17 +178,28 @@ def new_message_id(kind: str, rows: list[Alert], now: datetime) -> str:
 
 
 def story_views(session: Session, group: Group) -> tuple[list[StoryItem], list[StoryItem]]:
-    """The group's stories as message items: (new, caught up), newest first."""
+    """The group's stories, each once with all its subscribed topics: (new, caught up)."""
     names = topic_names(session)
+    sub = group.subscriber
     views: list[StoryView] = []
     caught: dict[int, bool] = {}
+    shown: set[tuple[int, str]] = set()
     for row in group.rows:
-        view = load_story(
-            session, row.cluster_id, row.topic_id, names=names, caught_up=row.caught_up
-        )
-        if view is not None:
-            views.append(view)
-            caught[row.cluster_id] = caught.get(row.cluster_id, True) and row.caught_up
+        story = read_story(session, row.cluster_id)
+        if story is None:
+            continue
+        cid = story.cluster_id
+        caught[cid] = caught.get(cid, True) and row.caught_up
+        # Every subscribed topic the story matches now (a topic matched after planning too).
+        for topic_id in subscribed_topics(story, sub.topics, sub.sources) or [row.topic_id]:
+            if (cid, topic_id) in shown:
+                continue  # two rows of stories merged since: the story is shown once
+            shown.add((cid, topic_id))
+            views.append(
+                story_view(
+                    story, topic_id, names=names, caught_up=row.caught_up, languages=sub.languages
+                )
+            )
     views.sort(key=lambda v: (v.date, v.cluster_id), reverse=True)
     items = group_items(views)
     return (

@@ -256,6 +256,20 @@ def topic_names(session: Session) -> dict[str, str]:
     return {t.id: t.name or t.id for t in session.scalars(select(Topic))}
 
 
+def subscribed_topics(
+    story: Story, topics: Sequence[str], sources: Sequence[str] = ()
+) -> list[str]:
+    """The topics of a subscription the story matches, in the subscription's order.
+
+    ``*`` stands for every topic; with ``sources``, only matches of those outlets' documents count.
+    """
+    allowed = {m.document_id for m in story.members if not sources or m.source in sources}
+    matched = {m.topic_id for m in story.matches if m.document_id in allowed}
+    if "*" in topics:
+        return sorted(matched)
+    return [t for t in topics if t in matched]
+
+
 def load_story(
     session: Session,
     cluster_id: int,
@@ -281,8 +295,7 @@ def story_view(
     caught_up: bool = False,
     languages: Sequence[str] = (),
 ) -> StoryView:
-    """One story (from the read model) as an alert about ``topic_id`` shows it to a reader of
-    ``languages`` (none: the origin first)."""
+    """A read-model story as an alert on ``topic_id`` shows it to a reader of ``languages``."""
     origin = story.origin
     lead = story.lead(languages)
     outlets: dict[str, Outlet] = {}
@@ -295,7 +308,9 @@ def story_view(
             carried.setdefault(
                 m.source_label, Outlet(m.source_label, m.url, m.language, m.official)
             )
-        versions.append(VersionView(version.language, autonym(version.language), tuple(carried.values())))
+        versions.append(
+            VersionView(version.language, autonym(version.language), tuple(carried.values()))
+        )
     # The lead's language first, then the story's order (the origin's language first).
     versions.sort(key=lambda v: v.language != lead.base_language)
     best = story.best_match(topic_id)

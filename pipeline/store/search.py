@@ -92,7 +92,11 @@ def _fts_ids(session: Session, tokens: list[str], limit: int) -> list[int] | Non
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         rows = session.execute(
-            text("SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q LIMIT :n"),
+            # Newest rowids first: the candidates a capped fetch keeps are the recent ones.
+            text(
+                "SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q "
+                "ORDER BY rowid DESC LIMIT :n"
+            ),
             {"q": _sqlite_expr(tokens), "n": limit},
         )
         return [int(r[0]) for r in rows]
@@ -101,7 +105,7 @@ def _fts_ids(session: Session, tokens: list[str], limit: int) -> list[int] | Non
         rows = session.execute(
             text(
                 "SELECT id FROM documents WHERE to_tsvector('simple', search_text) "
-                "@@ to_tsquery('simple', :q) LIMIT :n"
+                "@@ to_tsquery('simple', :q) ORDER BY id DESC LIMIT :n"
             ),
             {"q": expr, "n": limit},
         )
@@ -135,15 +139,22 @@ def search(
     *,
     source: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     language: str | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[Hit]:
-    """Documents matching every word of ``query``, newest first (at most ``limit``, >= 1)."""
+    """Documents matching every word of ``query``, newest first (at most ``limit``, >= 1).
+
+    ``since``/``until``: published in ``[since, until)``; ``offset``: results to skip (paging).
+    """
     if limit < 1:
         raise InputError(f"search limit must be at least 1, got {limit}")
+    if offset < 0:
+        raise InputError(f"search offset must be 0 or more, got {offset}")
     tokens = query_tokens(query)
     # Over-fetch from the index, then filter and order in SQL on the small candidate set.
-    ids = _fts_ids(session, tokens, limit=max(limit * 50, 1000))
+    ids = _fts_ids(session, tokens, limit=max((offset + limit) * 50, 1000))
     q = select(Document, Source.name).outerjoin(Source, Document.source_id == Source.id)
     if ids is not None:
         if not ids:
@@ -156,10 +167,39 @@ def search(
         q = q.where(Source.name == source)
     if since:
         q = q.where(Document.published_at >= since)
+    if until:
+        q = q.where(Document.published_at < until)
     if language:
         q = q.where(Document.language == language)
-    q = q.order_by(Document.published_at.desc().nulls_last(), Document.id.desc()).limit(limit)
+    q = q.order_by(Document.published_at.desc().nulls_last(), Document.id.desc())
+    q = q.offset(offset).limit(limit)
     return [
         Hit(d.id, d.title, d.url, name, d.language, d.published_at, snippet(d, tokens))
         for d, name in session.execute(q)
     ]
+
+
+def reindex_batch(session: Session, *, after: int = 0, batch: int = 500) -> tuple[int, int, int]:
+    """Recompute ``search_text`` of the next ``batch`` documents with id > ``after``.
+
+    Returns (last id seen, documents read, documents changed); last id 0 when none was left.
+    Only changed rows are written, so a second pass writes nothing.
+    """
+    rows = session.execute(
+        select(Document.id, Document.title, Document.text, Document.search_text)
+        .where(Document.id > after)
+        .order_by(Document.id)
+        .limit(batch)
+    ).all()
+    changed = 0
+    for doc_id, title, body, stored in rows:
+        fresh = search_text(f"{title}\n{body}")
+        if fresh != stored:
+            session.execute(update(Document).where(Document.id == doc_id).values(search_text=fresh))
+            changed += 1
+    return (int(rows[-1][0]) if rows else 0), len(rows), changed
+
+
+def document_count(session: Session) -> int:
+    """How many documents are stored (the reindex progress total)."""
+    return int(session.scalar(select(func.count(Document.id))) or 0)

@@ -10,15 +10,15 @@ import pytest
 from pipeline.devtools.replay.dates import fmt, parse_offset, relabel, rfc822
 from pipeline.devtools.replay.render import SiteRuntime, _compile, anchor_epoch
 from pipeline.devtools.replay.server import SITES_DIR
-from pipeline.devtools.replay.site import load_site, load_sites
+from pipeline.devtools.replay.site import ArticleSpec, load_site, load_sites
 from pipeline.errors import SeedError
 
 MSK = timezone(timedelta(hours=3))
 ANCHOR = date(2031, 3, 10)
 
 
-def runtime(name: str, anchor: date = ANCHOR) -> SiteRuntime:
-    """A site placed at ``anchor`` without a server."""
+def runtime(name: str, anchor: date | datetime = ANCHOR) -> SiteRuntime:
+    """A site placed at ``anchor`` (a moment, or a day's midday) without a server."""
     site = load_site(SITES_DIR / name)
     return SiteRuntime(site, anchor, "http://127.0.0.99:1", lambda s, p: p, anchor_epoch(anchor))
 
@@ -76,20 +76,39 @@ def test_languages_cover_the_sources_native_languages() -> None:
     assert langs["azertag.az"] == {"en", "az"}
 
 
-def test_article_dates_are_relative_to_the_anchor_day() -> None:
-    for anchor in (ANCHOR, date(2029, 12, 31)):
+def test_article_ages_count_back_from_the_anchor_moment_at_any_time_of_day() -> None:
+    # The statement is 33h20m old whatever the day and the hour the replica starts.
+    anchors = [
+        datetime(2031, 3, 10, 0, 1, tzinfo=UTC),
+        datetime(2031, 3, 10, 23, 59, 30, tzinfo=UTC),
+        datetime(2029, 12, 31, 14, 54, tzinfo=MSK),
+    ]
+    for anchor in anchors:
         rt = runtime("mid.ru", anchor)
         art = rt.articles["2051874"]
-        assert art.published == datetime.combine(anchor - timedelta(days=2), art.published.timetz())
-        assert art.published.utcoffset() == timedelta(hours=3)
+        minute = anchor.replace(second=0)
+        assert art.published == minute - timedelta(hours=33, minutes=20)
+        assert art.published.utcoffset() == timedelta(hours=3)  # printed in the site's offset
+        assert art.days_ago == 1
         rendered = rt.respond("/en/foreign_policy/news/2051874/", "").body.decode()
-        assert f"{(anchor - timedelta(days=2)):%d.%m.%Y} 17:40" in rendered
-        assert f"1812-{(anchor - timedelta(days=2)):%d-%m-%Y}" in rendered  # document number
+        assert f"{art.published:%d.%m.%Y %H:%M}" in rendered
+        assert f"1812-{art.published:%d-%m-%Y}" in rendered  # document number
+
+
+def test_a_day_anchor_means_its_midday_and_days_ago_keeps_the_wall_clock() -> None:
+    rt = runtime("mid.ru", ANCHOR)
+    assert rt.anchor == datetime(2031, 3, 10, 12, 0, tzinfo=UTC)
+    spec = ArticleSpec(
+        id="x", lang="en", path="/x", days_ago=3, time="09:15", title="T", body="B"
+    )
+    art = rt.add(spec, datetime(2031, 3, 10, 12, 0, tzinfo=UTC))
+    assert art.published == datetime(2031, 3, 7, 9, 15, tzinfo=MSK) and art.days_ago == 3
 
 
 def test_paths_with_dates_follow_the_anchor() -> None:
     art = runtime("mfa.am").articles["en-13421"]
-    assert art.path == "/en/press-releases/2031/03/06/border-commissions-meeting/13421"
+    assert art.published == datetime(2031, 3, 7, 6, 0, tzinfo=timezone(timedelta(hours=4)))
+    assert art.path == "/en/press-releases/2031/03/07/border-commissions-meeting/13421"
     gaz = runtime("mfa.gov.az").articles["en-412"]
     assert gaz.path.startswith("/en/news/no41231-")
 
@@ -97,7 +116,7 @@ def test_paths_with_dates_follow_the_anchor() -> None:
 def test_body_dates_render_in_the_sites_language() -> None:
     rt = runtime("tass.ru")
     text = rt.paragraphs(rt.articles["25123456"])[0][1]
-    assert text.startswith("МОСКВА, 8 марта. /ТАСС/.")
+    assert text.startswith("МОСКВА, 9 марта. /ТАСС/.")
 
 
 def test_drafts_are_hidden_until_published() -> None:
@@ -156,3 +175,34 @@ def test_a_bad_article_date_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(SeedError, match=r"a\.yaml:5: time"):
         load_site(site)
+
+
+@pytest.mark.parametrize(
+    ("dating", "problem"),
+    [
+        ("age: 2d\n", "age"),  # hours and minutes only
+        ("age: 5h75m\n", "age"),
+        ("", "either age"),
+        ("age: 5h\ndays_ago: 1\ntime: '10:00'\n", "either age"),
+        ("days_ago: 1\n", "needs time"),
+    ],
+)
+def test_an_article_has_exactly_one_valid_date(tmp_path: Path, dating: str, problem: str) -> None:
+    site = tmp_path / "bad.example"
+    (site / "articles").mkdir(parents=True)
+    (site / "site.yaml").write_text(
+        "name: bad.example\nhosts: [bad.example]\nloopback: 40\nlanguages: [en]\nrobots: ''\n",
+        encoding="utf-8",
+    )
+    (site / "articles" / "a.yaml").write_text(
+        f"id: a\nlang: en\npath: /a\n{dating}title: T\nbody: B\n", encoding="utf-8"
+    )
+    with pytest.raises(SeedError, match=rf"a\.yaml.*{problem}"):
+        load_site(site)
+
+
+def test_every_fixture_article_is_dated_by_its_age() -> None:
+    """The fixtures never name a day: the demo must look the same at any time of day."""
+    for site in load_sites(SITES_DIR):
+        for spec in site.articles:
+            assert spec.age is not None and spec.days_ago is None, f"{site.name} {spec.id}"
