@@ -311,11 +311,12 @@ def stop_running(*, home: Path | None = None, say: Say = print) -> int:
     if running.alive():
         say(f"stopping newsmon airflow (pid {running.pid}, {running.url}) ...")
         os.kill(running.pid, signal.SIGTERM)
-        try:
-            psutil.Process(running.pid).wait(timeout=STOP_GRACE + KILL_WAIT + 5)
-        except psutil.NoSuchProcess:
-            pass  # gone between the kill and the wait
-        except psutil.TimeoutExpired:
+        # Polled rather than psutil's wait(): an exited supervisor stays a zombie until its
+        # parent (a shell, make) reaps it, and that counts as stopped.
+        deadline = time.monotonic() + STOP_GRACE + KILL_WAIT + 5
+        while running.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if running.alive():
             say(f"the supervisor (pid {running.pid}) did not stop in time; killing it")
             os.kill(running.pid, signal.SIGKILL)
     # A supervisor that was itself killed leaves its components running: stop them here.

@@ -158,6 +158,7 @@ def run_alerts(
     feeds_dir: Path | None = None,
     caught_up_after: timedelta | None = CAUGHT_UP_AFTER,
     lease: timedelta = LEASE,
+    digests_now: bool = False,
 ) -> AlertReport:
     """Plan, publish feeds, POST webhooks, send due emails, check sources; returns counts.
 
@@ -166,6 +167,7 @@ def run_alerts(
     In scheduled runs a story published more than ``caught_up_after`` before ``now`` also waits for
     the digest (None: never; the offline demo, whose fixture pages carry old dates, wants that).
     ``lease``: how long a sender's claim lasts without renewal (renewed before every message).
+    ``digests_now``: send the digests now instead of at their hour (the demo's end of day).
     """
     normalise_mode(mode)
     now = now or utcnow()
@@ -193,7 +195,12 @@ def run_alerts(
         hooks: SendReport = send_webhooks(subs, now=now, url=url, poster=poster, lease=lease)
         report.webhooks_sent, report.webhook_failures = hooks.messages_sent, hooks.messages_failed
         mails: SendReport = send_emails(
-            subs, now=now, url=url, mailer_factory=mailer_factory, lease=lease
+            subs,
+            now=now,
+            url=url,
+            mailer_factory=mailer_factory,
+            lease=lease,
+            digests_now=digests_now,
         )
         report.emails_sent, report.alerts_sent = mails.messages_sent, mails.alerts_sent
         report.email_failures = mails.messages_failed

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline.alerts.ledger import OPEN, fold_merged, refresh_clusters
+from pipeline.alerts.merges import OPEN, fold_merged, refresh_clusters
 from pipeline.store.db import session_scope
 from pipeline.store.models import Alert
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from pipeline.alerts.merges import OPEN, fold_merged, keep_alerted, refresh_clusters
+from pipeline.alerts.merges import dialect_insert as _insert
 from pipeline.alerts.subscribers import ALL_TOPICS, Subscriber, SubscriberSet
 from pipeline.store.db import serialize_writers
 from pipeline.store.models import (
@@ -50,15 +50,46 @@ from pipeline.store.models import (
 
 log = logging.getLogger(__name__)
 
+# Re-exported: planners, senders and the re-fold reach the merge rules through the ledger.
+__all__ = [
+    "CAUGHT_UP_AFTER",
+    "OPEN",
+    "RUN_MODES",
+    "PlanReport",
+    "candidates",
+    "fold_merged",
+    "keep_alerted",
+    "message_token",
+    "mute_cluster",
+    "normalise_mode",
+    "plan_alerts",
+    "refresh_clusters",
+    "story_alerted",
+    "story_in_languages",
+    "story_muted",
+]
+
 # Run alert modes: "scheduled" uses each subscription's mode; backfill/reprocess default to digest
 # ("caught up"); "none" records rows as suppressed; "instant" only when an operator asks for it.
 RUN_MODES: tuple[str, ...] = ("scheduled", "backfill", "reprocess", "digest", "instant", "none")
-# Rows still to be delivered.
-OPEN = ("pending", "held")
 # A story first planned in a scheduled run but published this long ago is catch-up material
 # (a missed day, the first run's NEWSMON_FIRST_RUN_DAYS window, a backfill running alongside):
 # it joins the next digest under "caught up" instead of arriving as an instant alert.
 CAUGHT_UP_AFTER = timedelta(hours=48)
+# Why stories were caught up, as the digest's "Caught up" section says it (see caught_up_reasons).
+CAUGHT_UP_REASONS: dict[str, str] = {
+    "first-run": (
+        "Found by this subscription's first run, which looks back over the past days: "
+        f"published more than {CAUGHT_UP_AFTER.total_seconds() / 3600:.0f} hours earlier."
+    ),
+    "late": (
+        f"Published more than {CAUGHT_UP_AFTER.total_seconds() / 3600:.0f} hours before newsmon "
+        "found them (a source that was unreachable, or listed them late)."
+    ),
+    "backfill": "Found by a backfill of past days.",
+    "reprocess": "Matched after a topic changed (topics reprocess).",
+    "earlier": "Found by a backfill or after a topic changed.",
+}
 
 
 @dataclass
@@ -82,11 +113,6 @@ def normalise_mode(mode: str) -> str:
     if mode not in RUN_MODES:
         raise ValueError(f"alert mode {mode!r}: expected one of {', '.join(RUN_MODES)}")
     return "digest" if mode in {"backfill", "reprocess"} else mode
-
-
-def _insert(session: Session) -> Any:
-    """The dialect's INSERT with ON CONFLICT support."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _topics_for(session: Session, sub: Subscriber) -> list[str]:
@@ -201,7 +227,7 @@ def plan_alerts(
     topic the story matched. ``caught_up_after=None`` turns off the scheduled-run rule that sends
     old stories to the digest.
     """
-    mode = normalise_mode(run_mode)
+    normalise_mode(run_mode)  # rejects an unknown mode before anything is read
     now = now or utcnow()
     report = PlanReport()
     # Planners (a daily run, a backfill) and the store stage take turns: a story's origin must
@@ -213,7 +239,7 @@ def plan_alerts(
             for channel in sub.channels:
                 found = candidates(session, sub, topic_id, channel)
                 for cluster_id, document_id, story_date, muted in found:
-                    values = _row_values(sub, mode, now, story_date, muted, caught_up_after)
+                    values = _row_values(sub, run_mode, now, story_date, muted, caught_up_after)
                     stmt = (
                         insert(Alert)
                         .values(
@@ -246,71 +272,53 @@ def plan_alerts(
 
 def _row_values(
     sub: Subscriber,
-    mode: str,
+    run_mode: str,
     now: datetime,
     story_date: datetime,
     muted: bool,
     caught_up_after: timedelta | None,
 ) -> dict[str, Any]:
-    """Status, delivery and caught-up flag of a new row under a run alert mode."""
+    """Status, delivery and caught-up flag of a new row under a run alert mode.
+
+    ``run_mode`` is kept as given (backfill and reprocess apart): it is why a row was caught up.
+    """
+    mode = normalise_mode(run_mode)
     if mode == "scheduled":
         old = caught_up_after is not None and story_date < now - caught_up_after
         delivery, caught_up = ("digest", True) if old else (sub.mode, False)
     elif mode == "instant":
         delivery, caught_up = "instant", False
-    else:  # digest (backfill, reprocess) and none
+    elif run_mode == "digest":  # asked for the digest: new stories, only later
+        delivery, caught_up = "digest", False
+    else:  # backfill, reprocess (catching up) and none
         delivery, caught_up = "digest", True
     status = "muted" if muted else ("suppressed" if mode == "none" else "pending")
-    return {"status": status, "delivery": delivery, "caught_up": caught_up, "run_mode": mode}
+    return {"status": status, "delivery": delivery, "caught_up": caught_up, "run_mode": run_mode}
 
 
-def _rank(row: Alert) -> tuple[bool, bool, bool, int]:
-    """Which row of one story speaks for it: sent, then already tried, then instant, then oldest."""
-    return (row.status != "sent", row.message_id is None, row.delivery != "instant", row.id)
+def caught_up_reasons(session: Session, rows: list[Alert]) -> list[str]:
+    """Why the caught-up rows among ``rows`` were caught up: keys of :data:`CAUGHT_UP_REASONS`.
 
-
-def fold_merged(session: Session, now: datetime) -> int:
-    """Mark ``merged`` the open rows whose story is now one with another row of the subscriber.
-
-    Two stories alerted (or queued) for one subscriber may be merged by dedup; the merged story
-    then has two rows on a channel. The one that was sent, else the best-placed open one, speaks
-    for the story; the others would repeat it. A row another sender holds is left to it.
+    A scheduled run catches up stories published more than ``CAUGHT_UP_AFTER`` before it found
+    them: on the subscription's first alert run (no earlier row) that is the look-back of a first
+    run, afterwards a story found late. Rows planned before the run mode was kept say "digest".
     """
-    mine, theirs = aliased(Alert), aliased(Alert)
-    doc, sibling = aliased(Document), aliased(Document)
-    pairs = session.execute(
-        select(mine, theirs)
-        .join(doc, doc.id == mine.document_id)
-        .join(sibling, sibling.cluster_id == doc.cluster_id)
-        .join(
-            theirs,
-            and_(
-                theirs.document_id == sibling.id,
-                theirs.subscriber == mine.subscriber,
-                theirs.channel == mine.channel,
-                theirs.id != mine.id,
-            ),
-        )
-        .where(
-            mine.status.in_(OPEN),
-            theirs.status.in_(("sent", *OPEN)),
-            doc.cluster_id.is_not(None),
-            or_(mine.claim_token.is_(None), mine.claimed_until.is_(None), mine.claimed_until < now),
-        )
-    ).all()
-    folded: set[int] = set()
-    for row, other in pairs:
-        if row.id not in folded and _rank(other) < _rank(row):
-            folded.add(row.id)
-            row.status = "merged"
-            row.claim_token = None
-            row.claimed_until = None
-    if folded:
-        session.flush()
-        log.info(
-            "alerts %s: their stories were merged into stories already alerted", sorted(folded)
-        )
-    return len(folded)
+    reasons: set[str] = set()
+    for row in rows:
+        if not row.caught_up:
+            continue
+        if row.run_mode in ("backfill", "reprocess"):
+            reasons.add(row.run_mode)
+        elif row.run_mode == "scheduled":
+            earlier = session.scalar(
+                select(Alert.id)
+                .where(Alert.subscriber == row.subscriber, Alert.planned_at < row.planned_at)
+                .limit(1)
+            )
+            reasons.add("late" if earlier is not None else "first-run")
+        else:
+            reasons.add("earlier")
+    return [key for key in CAUGHT_UP_REASONS if key in reasons]
 
 
 def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
@@ -339,20 +347,3 @@ def mute_cluster(session: Session, cluster_id: int, *, reason: str = "") -> int:
         row.claimed_until = None
     session.flush()
     return len(rows)
-
-
-def refresh_clusters(session: Session, ids: list[int]) -> None:
-    """Point rows at their story's current cluster (it changes when dedup merges stories)."""
-    if not ids:
-        return
-    current = (
-        select(Document.cluster_id)
-        .where(Document.id == Alert.document_id, Document.cluster_id.is_not(None))
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Alert)
-        .where(Alert.id.in_(ids), current.is_not(None))
-        .values(cluster_id=current)
-        .execution_options(synchronize_session=False)
-    )

@@ -15,14 +15,14 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from pipeline.alerts.stories import MAX_PASSAGES, Passage, StoryView, merge_spans
+from pipeline.alerts.ledger import CAUGHT_UP_REASONS
+from pipeline.alerts.stories import MAX_PASSAGES, Passage, StoryView, autonym, merge_spans
 from pipeline.alerts.subscribers import Subscriber
 from pipeline.config.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Long subjects get cut by mail clients anyway; 160 keeps topic + origin + most titles visible.
 MAX_SUBJECT = 160
-LANGUAGES = {"en": "English", "ru": "Russian", "hy": "Armenian", "az": "Azerbaijani"}
 # Terms listed per topic; the highlighted passages show the rest.
 MAX_TERMS = 4
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -35,10 +35,10 @@ def clean_header(value: str, limit: int = MAX_SUBJECT) -> str:
 
 
 def language_name(code: str | None) -> str:
-    """Display name of a language code."""
+    """A language code's name in its own script ("Русский"), as the story's versions are listed."""
     if not code:
         return "unknown language"
-    return LANGUAGES.get(code, code)
+    return autonym(code)
 
 
 def term_label(term: str) -> str:
@@ -78,6 +78,10 @@ def environment() -> Environment:
     env.filters["language"] = language_name
     env.filters["safe_url"] = safe_url
     env.filters["terms"] = terms_label
+    # Links into the analyst's view (NEWSMON_WEB_URL); the block renders nothing when unset.
+    from pipeline.web.links import email_links
+
+    env.globals["newsmon_web_links"] = email_links
     return env
 
 
@@ -158,6 +162,7 @@ def render_instant(sub: Subscriber, item: StoryItem) -> Rendered:
     """One new story (possibly several topics) for an instant subscriber."""
     story = item.story
     topics = ", ".join(v.topic_name for v in item.views)
+    # The headline the reader sees first (their language's version); the origin's outlet names it.
     subject = clean_header(f"[newsmon] {topics} — {story.origin}: {story.title}")
     ctx = {"item": item, "story": story, "subject": subject, **_footer(sub)}
     env = environment()
@@ -174,8 +179,12 @@ def render_digest(
     caught_up: list[StoryItem],
     *,
     day: datetime,
+    reasons: Sequence[str] = (),
 ) -> Rendered:
-    """One digest: new stories by topic, then the "caught up" ones (backfills, re-matching)."""
+    """One digest: new stories by topic, then the "caught up" ones and why they were caught up.
+
+    ``reasons``: keys of ``CAUGHT_UP_REASONS`` (``ledger.caught_up_reasons`` of the rows).
+    """
     fresh_sections = sections(fresh, sub.topics)
     caught_sections = sections(caught_up, sub.topics)
     count = len(fresh) + len(caught_up)
@@ -190,6 +199,7 @@ def render_digest(
         "caught": caught_sections,
         "count": count,
         "caught_count": len(caught_up),
+        "caught_notes": [CAUGHT_UP_REASONS[r] for r in reasons or ["earlier"]] if caught_up else [],
         "day": day_text,
         "subject": subject,
         **_footer(sub),

@@ -43,7 +43,9 @@ def _register() -> None:
         process,
         prune,
         replay,
+        runday,
         runs,
+        serve,
         sources,
         topics,
     )

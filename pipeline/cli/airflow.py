@@ -44,7 +44,7 @@ def airflow_command(
     from pipeline.airflow.launcher import launch, stop_running
 
     def say(message: str) -> None:
-        console.print(message, markup=False, highlight=False)
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     if stop:
         if ctx.args:
@@ -65,7 +65,7 @@ def demo(
     """Run the whole day offline: replica sites, Airflow's news_monitor, mail to var/demo/outbox."""
     from rich.table import Table
 
-    from pipeline.devtools.demo import run_demo, with_outlets
+    from pipeline.devtools.demo import run_demo, summary_lines, with_outlets
     from pipeline.store.db import display_url
 
     result = run_demo(
@@ -96,11 +96,15 @@ def demo(
 
     shown = with_outlets(result.stories)
     table = Table(title=f"stories (origin first) — {len(shown)} of {s['stories']}")
-    for col in ("story", "title", "outlets", "topics"):
+    for col in ("story", "title", "languages", "outlets", "topics"):
         table.add_column(col)
     for st in shown:
         table.add_row(
-            str(st.cluster_id), st.title[:70], ", ".join(st.outlets), ", ".join(st.topics)
+            str(st.cluster_id),
+            st.title[:70],
+            " · ".join(st.languages),
+            ", ".join(st.outlets),
+            ", ".join(st.topics),
         )
     out.print(table)
 
@@ -108,11 +112,8 @@ def demo(
         f"stored: {s['documents']} documents in {s['stories']} stories "
         f"({s['duplicates']} folded into another's story); new this run: {s['new_documents']}"
     )
-    if result.emails:
-        out.print(f"emails sent this run: {len(result.emails)} (saved in {s['outbox']})")
-        for mail in result.emails:
-            out.print(f"  {mail.subject}  [dim]-> {', '.join(mail.to)}[/dim]")
-    else:
-        out.print(f"no new email: every alert was already sent by an earlier run ({s['outbox']})")
+    # Each email (subscriber, instant or digest, stories), what is queued until when, where to look.
+    for text in summary_lines(result):
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
     if not s["new_documents"]:
         out.print("nothing new stored: everything was already stored by an earlier run")

@@ -121,7 +121,7 @@ def send_cmd(
 @alerts_app.command("list")
 def list_cmd(
     status: Annotated[
-        str | None, typer.Option(help="pending, held, sent, failed, suppressed or muted.")
+        str | None, typer.Option(help="pending, held, sent, failed, suppressed, muted or merged.")
     ] = None,
     subscriber: Annotated[str | None, typer.Option(help="Only this subscription id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="Newest rows shown.")] = 50,

@@ -21,7 +21,25 @@ if TYPE_CHECKING:
 
 
 @app.command("dedup")
-def dedup_command() -> None:
+def dedup_command(
+    refold: Annotated[
+        bool,
+        typer.Option(
+            "--refold",
+            help="Re-fold the stored documents into stories with the current rules "
+            "(no stdin); alerts nobody again.",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --refold: only documents first seen since this date (and their stories)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --refold: the summary as JSON.")
+    ] = False,
+) -> None:
     """Cluster JSON lines from stdin; print {"id", "cluster", "duplicate_of"} per line.
 
     Input: one {"id", "title", "text", "published"?, "source"?, "source_type"?}
@@ -29,7 +47,16 @@ def dedup_command() -> None:
     id of the cluster's first input (never null), "duplicate_of" the id of an
     earlier input this one copies, or null. Runs the stored pipeline's dedup on a
     temporary database. A malformed line stops with its line number and exit code 2.
+
+    With --refold it reads no input: the stored documents (first seen since --since, with
+    the other members of their stories) are re-assigned in arrival order with the current
+    rules; merges and splits are printed and recorded with the run.
     """
+    if refold:
+        _refold(since, as_json)
+        return
+    if since is not None or as_json:
+        raise typer.BadParameter("--since and --json go with --refold", param_hint="'--since'")
     from pipeline.dedup import parse_lines, run_batch
 
     try:
@@ -41,6 +68,28 @@ def dedup_command() -> None:
     for row in run_batch(items):
         sink.write(json.dumps(row, ensure_ascii=False) + "\n")
         sink.flush()
+
+
+def _refold(since: str | None, as_json: bool) -> None:
+    """``newsmon dedup --refold``: re-fold the archive, print what changed."""
+    from pipeline.dedup.refold import refold
+
+    report = refold(since=parse_day(since))
+    summary = report.as_dict()
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, sort_keys=True) + "\n")
+        return
+    out.print(
+        f"re-folded {report.documents} documents (run {report.run_id}): "
+        f"{report.stories_before} stories before, {report.stories_after} after, "
+        f"{report.unchanged} unchanged; {len(report.merged)} merged, {len(report.split)} split; "
+        f"alert ledger: {report.alerts_kept} rows keep re-folded stories alerted, "
+        f"{report.alerts_merged} queued alerts folded into alerted stories"
+    )
+    for story, parts in list(report.merged.items())[:20]:
+        out.print(f"  story {story} now holds stories {', '.join(map(str, parts))}")
+    for story, parts in list(report.split.items())[:20]:
+        out.print(f"  story {story} split into {', '.join(map(str, parts))}")
 
 
 def _when(value: datetime | None) -> str | None:
@@ -56,6 +105,7 @@ def _story_json(story: Story) -> dict[str, Any]:
         "first_seen": _when(story.first_seen_at),
         "updated": _when(story.updated_at),
         "title": story.origin.title,
+        "languages": story.languages,
         "outlets": story.outlets,
         "members": [
             {
@@ -64,6 +114,7 @@ def _story_json(story: Story) -> dict[str, Any]:
                 "source": m.source,
                 "source_type": m.source_type,
                 "title": m.title,
+                "language": m.language,
                 "url": m.url,
                 "first_seen": _when(m.first_seen_at),
                 "published": _when(m.published_at),
@@ -83,6 +134,7 @@ def _story_table(found: list[Story]) -> Table:
     table = Table(title=f"{len(found)} stories", show_lines=True)
     table.add_column("Story", justify="right")
     table.add_column("Origin title", overflow="fold", max_width=50)
+    table.add_column("Languages", overflow="fold")
     table.add_column("Outlets (first seen)", overflow="fold")
     table.add_column("Size", justify="right")
     for story in found:
@@ -90,10 +142,14 @@ def _story_table(found: list[Story]) -> Table:
         for m in story.members:
             name = m.source or "(no source)"
             seen = m.first_seen_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            label = f"{name} {seen}"
+            label = f"{name} {m.base_language or '?'} {seen}"
             outlets.append(f"[bold]{label}[/bold] (origin)" if m.is_origin else label)
         table.add_row(
-            str(story.cluster_id), story.origin.title, "\n".join(outlets), str(story.size)
+            str(story.cluster_id),
+            story.origin.title,
+            " · ".join(story.languages) or "?",
+            "\n".join(outlets),
+            str(story.size),
         )
     return table
 
@@ -112,7 +168,7 @@ def stories_command(
     ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per story.")] = False,
 ) -> None:
-    """List stories (clusters of republished copies) with their outlets, origin first."""
+    """List stories (copies and versions in other languages): languages, outlets, origin first."""
     from pipeline.store.db import session_scope
     from pipeline.store.stories import stories
 

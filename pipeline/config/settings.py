@@ -73,6 +73,13 @@ class Settings:
     # The hour (0-23, in ``timezone``) of the daily news_monitor run; read when the DAG is parsed.
     daily_hour: int = 6
     log_level: str = "INFO"
+    # The analyst's view (``newsmon serve``, the Airflow plugin). With web_url set, alerts link
+    # to their story pages; with secret_key too, they carry signed one-click "not relevant" links
+    # valid for web_link_days. web_token is required to serve anywhere but on loopback.
+    web_url: str = ""
+    secret_key: str = ""
+    web_token: str = ""
+    web_link_days: int = 14
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -139,6 +146,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if settings.alert_max_age_days < 1:
         raise ConfigError(
             f"NEWSMON_ALERT_MAX_AGE_DAYS={settings.alert_max_age_days}: expected at least 1 day"
+        )
+    if settings.web_link_days < 1:
+        raise ConfigError(
+            f"NEWSMON_WEB_LINK_DAYS={settings.web_link_days}: expected at least 1 day"
+        )
+    if settings.web_url and not settings.web_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"NEWSMON_WEB_URL={settings.web_url!r}: expected an http:// or https:// address"
         )
     if settings.mode not in {"production", "test", "demo"}:
         raise ConfigError(f"NEWSMON_MODE={settings.mode!r}: expected production, test or demo")

@@ -9,7 +9,9 @@ Facade used by the store and the CLI:
 - :func:`run_batch` — the ``newsmon dedup`` JSON-lines contract on a temporary database.
 
 Modules: ``text`` (normalisation, shingles, hash), ``sketch`` (MinHash, bands),
-``verify`` (copy decision), ``assign`` (database), ``batch``. Stories are read through
+``verify`` (copy decision), ``lookup`` (fingerprints, band rows, copy lookups),
+``clusters`` (story bookkeeping), ``crosslang`` + ``versions`` (versions in other
+languages), ``assign`` (the decision), ``batch``. Stories are read through
 ``pipeline.store.stories``.
 """
 

@@ -3,17 +3,24 @@
 ``run_demo`` starts the replica sites (``pipeline.devtools.replay``) and an SMTP sink
 (aiosmtpd; every message saved as ``.eml`` under ``var/demo/outbox/``), points the shipped
 sources at the replica, runs the ``news_monitor`` DAG through the real Airflow (``dag.test()``
-in a child process, metadata DB under ``var/airflow/``) and summarises what the run stored and
-sent. Running it again stores and sends nothing new, because crawling, storage and the alert
-ledger are all idempotent.
+in a child process, metadata DB under ``var/airflow/``), ends the day by sending the digests
+(:func:`end_of_day`: they would otherwise wait for their hour) and summarises what the run
+stored, sent and left queued. Running it again stores and sends nothing new, because crawling,
+storage and the alert ledger are all idempotent.
+
+The replica dates its articles by their age at the moment the demo starts, and the demo's
+subscribers (``tests/fixtures/demo/subscribers.yaml``) are set so that the ministry statement
+is an instant email and every matching story is in the desk's digest, at any time of day.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
@@ -31,14 +38,23 @@ from pipeline.airflow.env import (
     run_dag_test,
     smtp_conn_json,
 )
-from pipeline.config.settings import get_settings
+from pipeline.config.settings import PROJECT_ROOT, get_settings
+from pipeline.devtools.demo_alerts import (
+    QueuedAlerts,
+    SentEmail,
+    end_of_day,
+    queued_alerts,
+    sent_emails,
+)
 from pipeline.errors import ConfigError
 from pipeline.stages.report import totals
 from pipeline.store.db import session_scope
-from pipeline.store.models import Document, Run, RunCount, Source
+from pipeline.store.models import Document, Run, RunCount, Source, utcnow
 from pipeline.store.stories import Story, stories
 
 DAG_ID = "news_monitor"
+# Who the demo's alerts go to (all to the SMTP sink): see the file's header.
+DEMO_SUBSCRIBERS = PROJECT_ROOT / "tests" / "fixtures" / "demo" / "subscribers.yaml"
 # Counters in run_counts that are not the end of a fetched page (matches, sends, re-matches).
 NOT_PAGE_OUTCOMES = {"matched", "sent", "send_failed", "suppressed", "unmatched"}
 
@@ -131,6 +147,8 @@ class DemoResult:
     stories: list[Story]
     emails: list[SavedMail]
     dag_run: DagTestResult
+    sent: list[SentEmail] = field(default_factory=list)
+    queued: list[QueuedAlerts] = field(default_factory=list)
 
 
 def _demo_dir() -> Path:
@@ -176,20 +194,48 @@ def per_source(after_run_id: int) -> list[SourceLine]:
     return sorted(lines.values(), key=lambda line: line.name)
 
 
+def demo_settings(sources_file: Path) -> dict[str, str]:
+    """The newsmon settings of the demo: demo mode, the replica's sources, the demo subscribers."""
+    return {
+        "NEWSMON_MODE": "demo",
+        "NEWSMON_SOURCES_FILE": str(sources_file),
+        "NEWSMON_SUBSCRIBERS_FILE": str(DEMO_SUBSCRIBERS),
+    }
+
+
 def demo_env(sources_file: Path, smtp_port: int) -> dict[str, str]:
     """The Airflow environment of the demo: replica sources, SMTP sink, demo mode."""
     env = airflow_env()
-    env.update(
-        {
-            "NEWSMON_MODE": "demo",
-            "NEWSMON_SOURCES_FILE": str(sources_file),
-            # Alerts and the failure notifier both go through Airflow's smtp_default here.
-            "AIRFLOW_CONN_SMTP_DEFAULT": smtp_conn_json("127.0.0.1", smtp_port),
-        }
-    )
+    env.update(demo_settings(sources_file))
+    # Alerts and the failure notifier both go through Airflow's smtp_default here.
+    env["AIRFLOW_CONN_SMTP_DEFAULT"] = smtp_conn_json("127.0.0.1", smtp_port)
     # The sink must receive the demo's mail, whatever the operator configured for production.
     env.pop("NEWSMON_SMTP_URL", None)
     return env
+
+
+@contextmanager
+def demo_configured(sources_file: Path) -> Iterator[None]:
+    """This process with the demo's settings (as the DAG's tasks have them); restored after."""
+    wanted: dict[str, str | None] = {**demo_settings(sources_file), "NEWSMON_SMTP_URL": None}
+    saved = {key: os.environ.get(key) for key in wanted}
+    try:
+        for key, value in wanted.items():
+            _set_env(key, value)
+        get_settings.cache_clear()
+        yield
+    finally:
+        for key, value in saved.items():
+            _set_env(key, value)
+        get_settings.cache_clear()
+
+
+def _set_env(key: str, value: str | None) -> None:
+    """Set or remove one environment variable."""
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value
 
 
 def run_demo(
@@ -206,6 +252,7 @@ def run_demo(
     demo_dir = _demo_dir()
     outbox = demo_dir / "outbox"
     before_run, before_docs = _last_run_id(), _document_count()
+    started = utcnow()
     port = DEFAULT_PORT if replica_port is None else replica_port
     with start_replay(port=port) as replay, MailSink(outbox) as sink:
         sources_file = replay.write_sources(demo_dir / "sources.yaml")
@@ -215,19 +262,69 @@ def run_demo(
             say(f"Airflow metadata database ready under {env['AIRFLOW_HOME']}")
         say(f"running {DAG_ID} with dag.test() (log: {demo_dir / 'airflow-dag-test.log'})")
         result = run_dag_test(DAG_ID, env, log_path=demo_dir / "airflow-dag-test.log")
+        if not result.ok:
+            raise AirflowError(
+                f"{DAG_ID} did not succeed (state {result.state}, exit {result.returncode}); "
+                f"read {result.log_path}"
+            )
+        with demo_configured(sources_file):
+            say("end of the demo day: sending the digests now instead of at their hour")
+            end_of_day(sink.port)
+            queued = queued_alerts()
         emails = list(sink.received)
-    if not result.ok:
-        raise AirflowError(
-            f"{DAG_ID} did not succeed (state {result.state}, exit {result.returncode}); "
-            f"read {result.log_path}"
-        )
+    sent = sent_emails(started)
     with session_scope() as session:
         summary = totals(session)
         listed = stories(session, limit=200)
     summary["new_documents"] = summary["documents"] - before_docs
     summary["emails_sent"] = len(emails)
     summary["outbox"] = str(outbox)
-    return DemoResult(summary, per_source(before_run), listed, emails, result)
+    summary["emails"] = [e.as_dict() for e in sent]
+    summary["queued"] = [q.as_dict() for q in queued]
+    # The stories worth showing, each with its languages (versions) and outlets, origin first.
+    summary["top_stories"] = [
+        {
+            "story": st.cluster_id,
+            "title": st.title,
+            "languages": st.languages,
+            "outlets": st.outlets,
+            "topics": st.topics,
+        }
+        for st in with_outlets(listed)
+    ]
+    return DemoResult(summary, per_source(before_run), listed, emails, result, sent, queued)
+
+
+def summary_lines(result: DemoResult) -> list[str]:
+    """What the demo sent (each email: subscriber, instant or digest, story), what waits, where."""
+    s = result.summary
+    lines: list[str] = []
+    if result.sent:
+        lines.append(f"emails sent this run: {len(result.sent)} (saved in {s['outbox']})")
+        for email in result.sent:
+            head = f"  {email.kind:<7} to {email.subscriber}:"
+            if len(email.stories) == 1:
+                story_id, title, caught = email.stories[0]
+                note = " (caught up)" if caught else ""
+                lines.append(f"{head} story {story_id} {title}{note}")
+                continue
+            lines.append(f"{head} {len(email.stories)} stories")
+            for story_id, title, caught in email.stories:
+                lines.append(f"            story {story_id} {title}" + (" (caught up)" * caught))
+    else:
+        lines.append(f"no new email: no story was new to any subscriber ({s['outbox']})")
+    if result.queued:
+        lines.append("queued:")
+        for q in result.queued:
+            when = f"until {q.due:%Y-%m-%d %H:%M %Z}" if q.due else "until the next run"
+            lines.append(f"  {q.alerts} {q.kind} alerts for {q.subscriber} ({q.status}) {when}")
+    else:
+        lines.append("queued: nothing; every planned alert went out")
+    lines.append(
+        f"look: newsmon alerts list; NEWSMON_SUBSCRIBERS_FILE={DEMO_SUBSCRIBERS} "
+        "newsmon alerts preview (renders what is queued into var/alerts/preview)"
+    )
+    return lines
 
 
 def with_outlets(found: list[Story], *, limit: int = 12) -> list[Story]:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from pipeline.errors import InputError
-from pipeline.store.models import Document, Source
+from pipeline.store.models import Document, Match, Source
 from pipeline.text.normalize import search_key, search_text, skeleton_token
 
 # Words shorter than this are too unselective for a prefix query.
@@ -119,9 +119,7 @@ def word_hits(word: str, tokens: list[str]) -> bool:
     if any(key.startswith(t) for t in tokens):
         return True
     skel = skeleton_token(key) if key else None
-    return skel is not None and any(
-        skel.startswith(a) for t in tokens for a in alternatives(t)[1:]
-    )
+    return skel is not None and any(skel.startswith(a) for t in tokens for a in alternatives(t)[1:])
 
 
 def snippet(doc: Document, tokens: list[str], width: int = 160) -> str:
@@ -141,12 +139,14 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     language: str | None = None,
+    topic: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> list[Hit]:
     """Documents matching every word of ``query``, newest first (at most ``limit``, >= 1).
 
-    ``since``/``until``: published in ``[since, until)``; ``offset``: results to skip (paging).
+    ``since``/``until``: published in ``[since, until)``; ``topic``: documents matched to that
+    topic; ``offset``: results to skip (paging).
     """
     if limit < 1:
         raise InputError(f"search limit must be at least 1, got {limit}")
@@ -171,6 +171,8 @@ def search(
         q = q.where(Document.published_at < until)
     if language:
         q = q.where(Document.language == language)
+    if topic:
+        q = q.where(Document.id.in_(select(Match.document_id).where(Match.topic_id == topic)))
     q = q.order_by(Document.published_at.desc().nulls_last(), Document.id.desc())
     q = q.offset(offset).limit(limit)
     return [

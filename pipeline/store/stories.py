@@ -188,6 +188,14 @@ def load_story(session: Session, cluster_id: int) -> Story | None:
     return found[0] if found else None
 
 
+def load_stories(session: Session, cluster_ids: Sequence[int]) -> list[Story]:
+    """Several stories in the order of ``cluster_ids`` (missing or empty clusters left out)."""
+    if not cluster_ids:
+        return []
+    found = {c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_(cluster_ids)))}
+    return _build(session, [found[i] for i in dict.fromkeys(cluster_ids) if i in found])
+
+
 def _build(session: Session, clusters: Sequence[Cluster]) -> list[Story]:
     """Stories of the given clusters, in their order (clusters without documents left out)."""
     if not clusters:

@@ -6,7 +6,7 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -106,16 +106,18 @@ def test_conditional_get_answers_304(replay: ReplayServer) -> None:
     assert get(url, method="HEAD")[0] == 200
 
 
-def test_dates_are_relative_to_today(replay: ReplayServer) -> None:
-    day = replay.today - timedelta(days=2)
+def test_dates_are_ages_before_the_start(replay: ReplayServer) -> None:
+    # The statement is 33h20m old (its file's age) counted from the minute the replica started.
+    assert datetime.now(UTC) - replay.now < timedelta(hours=1)
+    want = replay.now - timedelta(hours=33, minutes=20)
     body = get(replay.url_for("mid.ru", "/en/rss.php"))[2]
     items = etree.fromstring(body, SAFE_XML).findall("channel/item")
     statement = next(i for i in items if i.findtext("link", "").endswith("/2051874/"))
     published = parsedate_to_datetime(statement.findtext("pubDate", ""))
-    assert published.date() == day and published.utcoffset() == timedelta(hours=3)
+    assert published == want and published.utcoffset() == timedelta(hours=3)
     listing = get(replay.url_for("mid.ru", "/en/foreign_policy/news/"))[2].decode()
-    assert f'<span class="announce__date">{day:%d.%m.%Y}</span>' in listing
-    assert replay.today == datetime.now(UTC).date() or replay.today == date.today()
+    assert f'<span class="announce__date">{published:%d.%m.%Y}</span>' in listing
+    assert replay.today == replay.now.date()
 
 
 def test_a_published_draft_changes_feed_and_listing(replay: ReplayServer) -> None:
@@ -223,7 +225,8 @@ def test_kremlin_feed_pages_and_archive(replay: ReplayServer) -> None:
     assert "<p>" in entry.findtext("a:content", "", ns)  # full text, as HTML
     assert get(replay.url_for(site, "/events/all/feed/page/2"))[0] == 200
     assert get(replay.url_for(site, "/events/all/feed/page/9"))[0] == 404
-    day = replay.today - timedelta(days=3)
+    # 81210 and 81234 are 52 h apart: never on the same day.
+    day = next(a for a in replay.articles(site) if a.id == "81210").published.date()
     archive = get(replay.url_for(site, f"/events/president/news/by-date/{day:%d.%m.%Y}"))[
         2
     ].decode()
@@ -233,7 +236,8 @@ def test_kremlin_feed_pages_and_archive(replay: ReplayServer) -> None:
 
 
 def test_news_am_day_archive_lists_only_that_day(replay: ReplayServer) -> None:
-    day = replay.today - timedelta(days=3)
+    # 905447 and 905512 are 34 h apart: never on the same day.
+    day = next(a for a in replay.articles("news.am") if a.id == "eng-905447").published.date()
     body = get(replay.url_for("news.am", f"/eng/news/allregions/allthemes/{day:%Y/%m/%d}/"))[2]
     assert b"/eng/news/905447.html" in body and b"/eng/news/905512.html" not in body
 

@@ -1,4 +1,4 @@
-"""Planning the alert ledger: one row per (subscriber, topic, story, channel), idempotent."""
+"""Planning the alert ledger: one row per (subscriber, story, channel), idempotent."""
 
 from __future__ import annotations
 
@@ -90,15 +90,17 @@ def test_merged_moved_and_reorigined_stories_stay_alerted(db_url: str) -> None:
         late = copy_of(s, c1, d1, source_name="mid-ru")
         c1.origin_document_id = late.id
         s.flush()
-        assert plan_alerts(s, subs, now=DAY1 + timedelta(hours=1)).created == 0
-        # The pending row of the deleted cluster follows its document into the merged story.
+        again = plan_alerts(s, subs, now=DAY1 + timedelta(hours=1))
+        assert (again.created, again.merged) == (0, 1)
+        # Story 2's pending row would repeat the merged story: story 1's row speaks for it.
+        assert {r.document_id: r.status for r in rows(s)} == {
+            d1.id: "pending",
+            d2.id: "merged",
+            d3.id: "pending",
+        }
         due, _ = due_rows(s, subs, "email", DAY1)
         claimed = claim(s, [r.id for r in due], DAY1)
-        assert {r.document_id: r.cluster_id for r in claimed} == {
-            d1.id: c1.id,
-            d2.id: c1.id,
-            d3.id: fresh.id,
-        }
+        assert {r.document_id: r.cluster_id for r in claimed} == {d1.id: c1.id, d3.id: fresh.id}
 
 
 def test_since_language_and_source_filters(db_url: str) -> None:
@@ -187,11 +189,13 @@ def test_claim_is_exclusive_and_groups_one_story_per_message(any_db_url: str) ->
         plan_alerts(s, subs, now=DAY1)
     with session_scope(any_db_url) as s:
         due, skipped = due_rows(s, subs, "email", DAY1)
-        assert len(due) == 3 and skipped == 0
+        # One row per story: story 1 matches both topics and still has one row (the first topic).
+        assert len(due) == 2 and skipped == 0
+        assert {r.topic_id for r in due} == {"zangezur-corridor"}
         mine = claim(s, [r.id for r in due], DAY1)
         groups = group_rows(mine, subs, DAY1)
-    assert len(mine) == 3
-    assert sorted(len(g.rows) for g in groups) == [1, 2]  # story 1 carries both topics
+    assert len(mine) == 2
+    assert sorted(len(g.rows) for g in groups) == [1, 1]
     assert len({g.message_id for g in groups}) == 2
     with session_scope(any_db_url) as s:
         assert claim(s, [r.id for r in due], DAY1) == []  # a concurrent sender gets nothing
@@ -223,3 +227,24 @@ def test_row_planned_concurrently_is_counted_not_an_error(
         monkeypatch.setattr(ledger, "candidates", lambda *a: [(c.id, d.id, DAY1, False)])
         report = plan_alerts(s, subs, now=DAY1)
     assert (report.created, report.already) == (0, 1)
+
+
+def test_topic_matched_later_and_merge_into_sent_story_alert_nothing(any_db_url: str) -> None:
+    subs = subscribers({**INSTANT, "topics": ["zangezur-corridor", "peace-treaty"]})
+    with session_scope(any_db_url) as s:
+        c1, d1 = story(s, n=1)
+        c2, d2 = story(s, n=2)
+        assert plan_alerts(s, subs, now=DAY1).created == 2
+        first = next(r for r in rows(s) if r.document_id == d1.id)
+        first.status = "sent"
+        # Story 1 comes to match a second subscribed topic: added to the story, no new row.
+        match(s, d1, "peace-treaty", "deputy minister")
+        # Dedup merges story 2 (still queued) into story 1 (already sent).
+        d2.cluster_id = c1.id
+        s.flush()
+        s.delete(c2)
+        s.flush()
+        again = plan_alerts(s, subs, now=DAY1 + timedelta(hours=1))
+        assert (again.created, again.merged) == (0, 1)
+        assert {r.document_id: r.status for r in rows(s)} == {d1.id: "sent", d2.id: "merged"}
+        assert due_rows(s, subs, "email", DAY1)[0] == []

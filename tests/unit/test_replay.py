@@ -98,9 +98,7 @@ def test_article_ages_count_back_from_the_anchor_moment_at_any_time_of_day() -> 
 def test_a_day_anchor_means_its_midday_and_days_ago_keeps_the_wall_clock() -> None:
     rt = runtime("mid.ru", ANCHOR)
     assert rt.anchor == datetime(2031, 3, 10, 12, 0, tzinfo=UTC)
-    spec = ArticleSpec(
-        id="x", lang="en", path="/x", days_ago=3, time="09:15", title="T", body="B"
-    )
+    spec = ArticleSpec(id="x", lang="en", path="/x", days_ago=3, time="09:15", title="T", body="B")
     art = rt.add(spec, datetime(2031, 3, 10, 12, 0, tzinfo=UTC))
     assert art.published == datetime(2031, 3, 7, 9, 15, tzinfo=MSK) and art.days_ago == 3
 
