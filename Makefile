@@ -22,8 +22,8 @@ install: $(STAMP) ## Create .venv and install newsmon (editable) with its dev ex
 demo: $(STAMP) ## The whole day offline: replica sites, Airflow's news_monitor, mail in var/demo/outbox
 	$(BIN)/newsmon demo
 
-airflow: $(STAMP) ## Start Airflow (standalone) with these DAGs on http://localhost:8080 (PORT=...)
-	$(BIN)/newsmon airflow --port $(or $(PORT),8080)
+airflow: $(STAMP) ## Airflow with these DAGs on http://127.0.0.1:8080 until Ctrl-C (PORT=..., BIND=0.0.0.0)
+	$(BIN)/newsmon airflow --host $(or $(BIND),127.0.0.1) --port $(or $(PORT),8080)
 
 test: $(STAMP) ## Run every test (slow ones too) on SQLite and PostgreSQL
 	$(BIN)/python -m pytest -q

@@ -147,7 +147,7 @@ def _still_matches(session: Session, doc: Document, fp: Fingerprint) -> bool:
     return False
 
 
-def assign(session: Session, doc: Document) -> DedupResult:
+def assign(session: Session, doc: Document, fp: Fingerprint | None = None) -> DedupResult:
     """Put a flushed document into its story; idempotent.
 
     Exact content-hash match, else a verified LSH near match, else a new
@@ -158,11 +158,13 @@ def assign(session: Session, doc: Document) -> DedupResult:
     whose text is unchanged it changes nothing. After a text update it refreshes
     the signature and bands and keeps the cluster, except that a copy that no
     longer matches what it copied, or a story of one that now copies another, is
-    placed afresh.
+    placed afresh. ``fp`` is the fingerprint of the document's current title and text when
+    the caller has it already.
     """
     if doc.id is None:
         session.flush()
-    fp = fingerprint(doc.title or "", doc.text or "")
+    # A fingerprint computed elsewhere (the process stage's workers) must be of this text.
+    fp = fp or fingerprint(doc.title or "", doc.text or "")
     if doc.cluster_id is None:
         doc.content_hash, doc.minhash = fp.content_hash, fp.minhash
         write_bands(session, doc, fp)

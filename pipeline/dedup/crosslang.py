@@ -28,6 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from pipeline.dedup import sketch
 from pipeline.text.normalize import WORD, word_key
@@ -176,16 +177,40 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _build_concept_re() -> list[tuple[re.Pattern[str], str]]:
-    """One word-prefix pattern per concept."""
-    out = []
+@cache
+def _concept_automaton() -> Any:
+    """One Aho-Corasick automaton over every concept's folded stems: one pass per text.
+
+    Each key maps to ``(length, concepts)``; a stem counts where it starts a word.
+    """
+    import ahocorasick
+
+    table: dict[str, set[str]] = {}
     for concept, stems in _CONCEPTS.items():
-        alternatives = "|".join(re.escape(_fold(s)) for s in sorted(stems, key=len, reverse=True))
-        out.append((re.compile(rf"(?<!\w)(?:{alternatives})"), concept))
-    return out
+        for stem in stems:
+            table.setdefault(_fold(stem), set()).add(concept)
+    automaton = ahocorasick.Automaton()
+    for key, concepts in table.items():
+        automaton.add_word(key, (len(key), tuple(sorted(concepts))))
+    automaton.make_automaton()
+    return automaton
 
 
-_CONCEPT_RE = _build_concept_re()
+def _is_word_char(ch: str) -> bool:
+    """What ``\\w`` matches in a str pattern: letters, digits and the underscore."""
+    return ch.isalnum() or ch == "_"
+
+
+def concepts(folded: str) -> set[str]:
+    """Concepts whose stems start a word of the folded text."""
+    found: set[str] = set()
+    for end, (length, names) in _concept_automaton().iter(folded):
+        start = end - length + 1
+        if start == 0 or not _is_word_char(folded[start - 1]):
+            found.update(names)
+    return found
+
+
 _MONTH_STEMS = [(tuple(_fold(s) for s in stems), n) for n, stems in enumerate(_MONTHS, start=1)]
 _DAY_MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*(?:-?(?:го|ին|i|ci|cı|cu|cü|th|st|nd|rd))?\s+(\w+)")
 _MONTH_DAY = re.compile(r"(\w+)\s+(\d{1,2})(?!\d)")
@@ -266,7 +291,7 @@ def evidence(title: str, text: str) -> Evidence:
     found = _names(text) | _numbers(body)
     day_months = dates(body)
     found |= {"t:" + d for d in day_months}
-    found |= {"c:" + concept for pattern, concept in _CONCEPT_RE if pattern.search(folded)}
+    found |= {"c:" + concept for concept in concepts(folded)}
     return Evidence(frozenset(found), frozenset(day_months))
 
 

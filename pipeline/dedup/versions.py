@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import cast
@@ -84,6 +85,26 @@ def language_of(doc: Document) -> str:
     return crosslang.base_language(doc.language, f"{doc.title or ''}\n{doc.text or ''}")
 
 
+# Evidence of stored documents, by (id, content hash, title): the same recent documents are the
+# candidates of many new ones, and computing evidence is the costly part of a comparison.
+_EVIDENCE: OrderedDict[tuple[int, str | None, str | None], Evidence] = OrderedDict()
+_EVIDENCE_MAX = 4096
+
+
+def _stored_evidence(doc: Document) -> Evidence:
+    """The evidence of a stored document, cached while its title and text are unchanged."""
+    key = (doc.id, doc.content_hash, doc.title)
+    hit = _EVIDENCE.get(key)
+    if hit is None:
+        hit = crosslang.evidence(doc.title or "", doc.text or "")
+        _EVIDENCE[key] = hit
+        if len(_EVIDENCE) > _EVIDENCE_MAX:
+            _EVIDENCE.popitem(last=False)
+    else:
+        _EVIDENCE.move_to_end(key)
+    return hit
+
+
 def find_versions(
     session: Session, doc: Document, ev: Evidence, buckets: list[int]
 ) -> list[tuple[Document, float]]:
@@ -101,7 +122,7 @@ def find_versions(
             continue  # same language: the shingle verification has judged the words
         score = crosslang.related(
             ev,
-            crosslang.evidence(other.title or "", other.text or ""),
+            _stored_evidence(other),
             when_a=_aware(doc.published_at),
             when_b=_aware(other.published_at),
         )

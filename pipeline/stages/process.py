@@ -106,14 +106,19 @@ class Cleaned:
     article: Article
     content_hash: str
     search_text: str
+    # The dedup fingerprint (shingles, MinHash, cross-language evidence): the costliest pure
+    # part of storing, so workers compute it and the writer only looks it up.
+    fingerprint: dedup.Fingerprint | None = None
 
 
 def cleaned(article: Article) -> Cleaned:
-    """The article with its content hash and search key."""
+    """The article with its content hash, search key and dedup fingerprint."""
+    fp = dedup.fingerprint(article.title, article.text)
     return Cleaned(
         article,
-        dedup.content_hash(article.title, article.text),
+        fp.content_hash,
         search_text(f"{article.title}\n{article.text}"),
+        fp,
     )
 
 
@@ -220,7 +225,7 @@ def store_article(
         if page is not None:
             doc.page_id = page.id
         session.flush()
-        dedup.assign(session, doc)
+        dedup.assign(session, doc, ready.fingerprint)
         matched = _match(session, doc, source, run_id)
         return StoreResult(Outcome.UPDATED, doc.id, doc.cluster_id, matched)
     doc = Document(
@@ -241,7 +246,7 @@ def store_article(
         # Another worker stored the same canonical URL first: a counted duplicate, not an error.
         existing = session.scalar(select(Document.id).where(Document.url_hash == key))
         return StoreResult(Outcome.DUPLICATE, existing)
-    res = dedup.assign(session, doc)
+    res = dedup.assign(session, doc, ready.fingerprint)
     matched = _match(session, doc, source, run_id)
     outcome = Outcome.DUPLICATE if res.duplicate_of is not None else Outcome.NEW
     return StoreResult(outcome, doc.id, doc.cluster_id, matched)

@@ -123,7 +123,7 @@ def create_app(gate: Gate | None = None, *, secret_key: str | None = None) -> Fa
     if not key:
         # Forms still work (their tokens only have to outlive this process); email links need
         # the configured key, so they are refused until it is set.
-        log.warning("NEWSMON_SECRET_KEY is not set: one-click email links are off")
+        log.info("NEWSMON_SECRET_KEY is not set: one-click email links are off")
         key = secrets.token_urlsafe(32)
     app = FastAPI(
         title="newsmon",

@@ -380,7 +380,7 @@ def cluster_of(session: Session, document_ids: list[int]) -> dict[int, int]:
             Document.id.in_(document_ids), Document.cluster_id.is_not(None)
         )
     )
-    return {int(d): int(c) for d, c in rows}
+    return {int(d): int(c) for d, c in rows if c is not None}
 
 
 def choices(session: Session) -> dict[str, list[tuple[str, str]]]:

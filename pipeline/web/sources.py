@@ -61,7 +61,7 @@ def source_rows(session: Session, now: datetime, silence_days: int) -> list[Sour
         if st.key == SOURCE_KEY:
             states[st.source] = st
     docs = {
-        int(sid): (int(n), last)
+        int(sid or 0): (int(n), last)
         for sid, n, last in session.execute(
             select(
                 Document.source_id,

@@ -20,9 +20,10 @@ def test_airflow_home_sits_under_var_with_project_dags_and_absolute_sqlite(tmp_p
     assert (af.DAGS_FOLDER / "news_monitor.py").exists()
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{home / 'airflow.db'}"
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
-    # Workers report to the api-server: the URL must follow the port.
+    # Workers report to the api-server: the URL must follow its address.
     assert env["AIRFLOW__API__PORT"] == "8123"
-    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8123/execution/"
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8123/execution/"
     assert env["PATH"].split(":")[0] == str(af.bin_dir())
     assert env["NEWSMON_DATABASE_URL"] == get_settings().database_url
 
@@ -37,6 +38,41 @@ def test_operator_settings_win_but_project_wiring_does_not(tmp_path: Path) -> No
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "True"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg://u@h/airflow"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(af.DAGS_FOLDER)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8080/execution/"),
+        ("10.1.2.3", "http://10.1.2.3:8080/execution/"),
+        ("::", "http://[::1]:8080/execution/"),
+    ],
+)
+def test_listening_address_and_the_url_workers_report_to(host: str, url: str) -> None:
+    env = af.airflow_env(host=host, base={"AIRFLOW__API__HOST": "192.0.2.1"})
+    assert env["AIRFLOW__API__HOST"] == host  # --host wins, like --port
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == url
+    assert env["AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST"] == host
+
+
+def test_parallelism_follows_the_cores_and_sqlite() -> None:
+    # `airflow standalone` ran 32 LocalExecutor workers on 2 cores; SQLite takes one writer.
+    assert af.sizing(2, sqlite=True)["AIRFLOW__CORE__PARALLELISM"] == "2"
+    assert af.sizing(1, sqlite=True)["AIRFLOW__CORE__PARALLELISM"] == "1"
+    assert af.sizing(64, sqlite=True)["AIRFLOW__CORE__PARALLELISM"] == "2"
+    assert af.sizing(2, sqlite=False)["AIRFLOW__CORE__PARALLELISM"] == "4"
+    assert af.sizing(64, sqlite=False)["AIRFLOW__CORE__PARALLELISM"] == "16"
+    for sizes in (af.sizing(2, sqlite=True), af.sizing(8, sqlite=False)):
+        per_dag = sizes["AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG"]
+        assert per_dag == sizes["AIRFLOW__CORE__PARALLELISM"]
+
+
+def test_default_sqlite_setup_is_sized_small_unless_the_operator_says_otherwise() -> None:
+    env = af.airflow_env(base={})
+    assert int(env["AIRFLOW__CORE__PARALLELISM"]) <= 2
+    assert env["AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES"] == "1"
+    mine = af.airflow_env(base={"AIRFLOW__CORE__PARALLELISM": "8"})
+    assert mine["AIRFLOW__CORE__PARALLELISM"] == "8"
 
 
 def test_shared_secrets_are_private_and_stable(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def substitute(value: str) -> str:
 
 def test_services_and_their_images(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == AIRFLOW_SERVICES | {"postgres", "redis", "mailpit"}
+    assert set(services) == AIRFLOW_SERVICES | {"postgres", "redis", "mailpit", "newsmon-web"}
     images = {services[name]["image"] for name in AIRFLOW_SERVICES}
     assert len(images) == 1, images  # one image for every Airflow component
     for name in AIRFLOW_SERVICES:

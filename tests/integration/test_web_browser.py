@@ -74,9 +74,12 @@ def browser() -> Iterator[Any]:
             missing_service(f"{path} (apt-get install {package})")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--disable-background-networking", "--disable-sync",
-                 "--disable-component-update", "--hide-scrollbars", "--window-size=1280,1000"):  # fmt: skip
+    flags = (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--disable-background-networking", "--disable-sync",
+        "--disable-component-update", "--hide-scrollbars", "--window-size=1280,1000",
+    )  # fmt: skip
+    for flag in flags:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(60)

@@ -1,4 +1,4 @@
-"""The analyst's view over a database the real pipeline built: pages, API, judgements, mute, links."""
+"""The analyst's view on a database the real pipeline built: pages, API, judgements, links."""
 
 from __future__ import annotations
 
