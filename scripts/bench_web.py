@@ -94,7 +94,7 @@ def build(url: str, size: int) -> dict[str, float]:
     took["alerts_s"] = time.perf_counter() - t0
     with db.session_scope(url) as session:
         session.execute(text("ANALYZE"))
-    took["matched_documents"] = float(report.documents)
+    took["documents_matched"] = float(report.documents)
     return took
 
 

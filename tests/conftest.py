@@ -12,8 +12,13 @@ import pytest
 from pipeline.config.settings import get_settings
 from pipeline.store import db
 
-PG_ADMIN_URL = os.environ.get(
-    "NEWSMON_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+# Test-only settings live outside the NEWSMON_ namespace: newsmon refuses unknown NEWSMON_* names,
+# so exporting one for the tests would break every other command in that shell.
+# NEWSMON_TEST_PG_ADMIN is the former name, still read.
+PG_ADMIN_URL = (
+    os.environ.get("TEST_PG_ADMIN_URL")
+    or os.environ.get("NEWSMON_TEST_PG_ADMIN")
+    or "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

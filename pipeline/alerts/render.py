@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -21,8 +22,13 @@ from pipeline.alerts.subscribers import Subscriber
 from pipeline.config.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-# Long subjects get cut by mail clients anyway; 160 keeps topic + origin + most titles visible.
+# Long subjects get cut by mail clients anyway; 160 keeps a headline, its outlet and a topic.
 MAX_SUBJECT = 160
+# A headline is never cut to fit MAX_SUBJECT; this only bounds a "title" that is really a
+# paragraph (a page without a headline).
+MAX_HEADLINE = 300
+# Headers of a built message: the renderers already bounded the subject.
+MAX_HEADER = 400
 # Terms listed per topic; the highlighted passages show the rest.
 MAX_TERMS = 4
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -32,6 +38,27 @@ def clean_header(value: str, limit: int = MAX_SUBJECT) -> str:
     """A header value without CR/LF or other controls (no header injection), spaces collapsed."""
     flat = " ".join(_CONTROL.sub(" ", value).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def instant_subject(
+    headline: str, outlet: str, topics: Sequence[str], limit: int = MAX_SUBJECT
+) -> str:
+    """ "Headline — Outlet [topic, topic]", cut at the end to fit, never into the headline."""
+    head = clean_header(headline, MAX_HEADLINE) or "(untitled)"
+    source = clean_header(outlet, limit)
+    names = [clean_header(t, limit) for t in topics]
+    full = f"{head} — {source} [{', '.join(names)}]"
+    if len(full) <= limit:
+        return full
+    # Fewer topic names, the rest counted, before anything gets cut.
+    for keep in range(len(names) - 1, 0, -1):
+        shorter = f"{head} — {source} [{', '.join(names[:keep])} +{len(names) - keep}]"
+        if len(shorter) <= limit:
+            return shorter
+    room = limit - len(head)
+    tail = full[len(head) :]
+    # Cut in the outlet or topic, not into the headline (" — …" alone says nothing).
+    return head + tail[: room - 1].rstrip() + "…" if room > len(" — ") + 2 else head
 
 
 def language_name(code: str | None) -> str:
@@ -161,9 +188,10 @@ def _footer(sub: Subscriber) -> dict[str, object]:
 def render_instant(sub: Subscriber, item: StoryItem) -> Rendered:
     """One new story (possibly several topics) for an instant subscriber."""
     story = item.story
-    topics = ", ".join(v.topic_name for v in item.views)
-    # The headline the reader sees first (their language's version); the origin's outlet names it.
-    subject = clean_header(f"[newsmon] {topics} — {story.origin}: {story.title}")
+    # The headline the reader sees first (their language's version) and the outlet that ran it.
+    subject = instant_subject(
+        story.title, story.lead_outlet or story.origin, [v.topic_name for v in item.views]
+    )
     ctx = {"item": item, "story": story, "subject": subject, **_footer(sub)}
     env = environment()
     return Rendered(
@@ -223,6 +251,18 @@ def render_operator(subject: str, lines: list[str]) -> Rendered:
     )
 
 
+def set_subject(msg: EmailMessage, subject: str) -> None:
+    """Set the Subject header so that any client decodes exactly ``subject``."""
+    if subject.isascii():
+        msg["Subject"] = subject
+        return
+    # Python 3.11's folder can put the space between two encoded words outside them, where
+    # RFC 2047 decoders drop it ("принял делегацию" -> "принялделегацию"); Header.encode keeps
+    # every space inside an encoded word, and its lines are short enough not to be refolded.
+    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+    msg.set_raw("Subject", encoded)
+
+
 def build_message(
     rendered: Rendered,
     *,
@@ -235,7 +275,7 @@ def build_message(
 ) -> EmailMessage:
     """MIME multipart/alternative (text first, HTML preferred) with sanitised headers."""
     msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = clean_header(rendered.subject)
+    set_subject(msg, clean_header(rendered.subject, MAX_HEADER))
     msg["From"] = clean_header(mail_from, 300)
     msg["To"] = formataddr((clean_header(to_name, 100), clean_header(to_addr, 300)))
     msg["Date"] = format_datetime(date)

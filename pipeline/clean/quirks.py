@@ -24,6 +24,7 @@ from parsel import Selector, SelectorList
 from pipeline import clean
 from pipeline.clean import Article
 from pipeline.clean.dates import parse_text_date
+from pipeline.clean.text import normalise_title
 from pipeline.config.sources import ArticleHints
 from pipeline.errors import ExtractionError
 
@@ -160,7 +161,8 @@ def extract_article(
     if hints.title:
         title = _first_text(page, hints.title)
         if title:
-            article = replace(article, title=" ".join(title.split()))
+            # the same normalisation as a title found by the generic extraction (MT noise too)
+            article = replace(article, title=normalise_title(title))
     if hints.date:
         found = _parse_hint_date(_first_text(page, hints.date), article.language, tz)
         if found is not None:

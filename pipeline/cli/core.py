@@ -114,6 +114,20 @@ def search(
         writer.writeheader()
         writer.writerows(rows)
         return
+    if not rows:
+        filters = [f"{k} {v}" for k, v in (("--source", source), ("--since", since),
+                                           ("--lang", lang)) if v]  # fmt: skip
+        out.print(f"No stored document has every word of {query!r}"
+                  + (f" ({', '.join(filters)})." if filters else "."), markup=False)  # fmt: skip
+        out.print(
+            "  Every word must appear (a word matches its beginning: 'delimit' finds "
+            "'delimitation'); try fewer or other words"
+            + (", or drop the filters." if filters else ".")
+            + " Names are found in any script ('Zangezur' finds 'Зангезурский').",
+            markup=False,
+            highlight=False,
+        )
+        return
     from rich.markup import escape
     from rich.table import Table
 
@@ -125,7 +139,7 @@ def search(
             str(r["published"] or "")[:10],
             str(r["source"] or ""),
             str(r["language"] or ""),
-            f"{escape(str(r['title']))}\n[dim]{escape(str(r['snippet']))}[/dim]",
+            f"{escape(str(r['title']))}\n[dim]doc {r['id']} · {escape(str(r['snippet']))}[/dim]",
         )
     out.print(table)
 

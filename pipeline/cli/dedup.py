@@ -15,9 +15,9 @@ from pipeline.config.settings import get_settings
 from pipeline.errors import InputError
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import Group
 
-    from pipeline.store.stories import Story
+    from pipeline.store.stories import Member, Story
 
 
 @app.command("dedup")
@@ -105,6 +105,7 @@ def _story_json(story: Story) -> dict[str, Any]:
         "first_seen": _when(story.first_seen_at),
         "updated": _when(story.updated_at),
         "title": story.origin.title,
+        "published": _when(story.origin.published_at),
         "languages": story.languages,
         "outlets": story.outlets,
         "members": [
@@ -121,37 +122,62 @@ def _story_json(story: Story) -> dict[str, Any]:
                 "duplicate_of": m.duplicate_of,
                 "similarity": m.similarity,
             }
-            for m in story.members
+            for m in by_publication(story)
         ],
     }
 
 
-def _story_table(found: list[Story]) -> Table:
-    """A rich table: one row per story, outlets origin first with first-seen times."""
-    from rich.table import Table
+def by_publication(story: Story) -> list[Member]:
+    """The origin, then the other members by publication time (fetch time when undated)."""
+    origin, *rest = story.members
+    return [origin, *sorted(rest, key=lambda m: (m.published_at or m.first_seen_at, m.document_id))]
 
+
+def _moment(value: datetime | None, *, day_of: datetime | None = None) -> str:
+    """A local time for a narrow column: "10 Mar 12:00" (the year when not this year), only
+    "19:06" on ``day_of``'s day."""
+    if value is None:
+        return "undated"
     tz = get_settings().tz
-    table = Table(title=f"{len(found)} stories", show_lines=True)
-    table.add_column("Story", justify="right")
-    table.add_column("Origin title", overflow="fold", max_width=50)
-    table.add_column("Languages", overflow="fold")
-    table.add_column("Outlets (first seen)", overflow="fold")
-    table.add_column("Size", justify="right")
-    for story in found:
-        outlets = []
-        for m in story.members:
-            name = m.source or "(no source)"
-            seen = m.first_seen_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            label = f"{name} {m.base_language or '?'} {seen}"
-            outlets.append(f"[bold]{label}[/bold] (origin)" if m.is_origin else label)
-        table.add_row(
-            str(story.cluster_id),
-            story.origin.title,
-            " · ".join(story.languages) or "?",
-            "\n".join(outlets),
-            str(story.size),
+    local = value.astimezone(tz)
+    if day_of is not None and local.date() == day_of.astimezone(tz).date():
+        return local.strftime("%H:%M")
+    if local.year != datetime.now(tz).year:
+        return local.strftime("%d %b %Y %H:%M")
+    return local.strftime("%d %b %H:%M")
+
+
+def _story_view(found: list[Story]) -> Group:
+    """Each story: its id and origin's title across the width, then one line per outlet (the
+    origin first) with when it published and when we fetched it."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[Any] = [
+        Text(
+            f"{len(found)} stories, newest first; the first outlet of each is its origin; "
+            f"times in {get_settings().timezone}",
+            style="dim",
         )
-    return table
+    ]
+    for story in found:
+        parts.append(Text(""))
+        parts.append(f"[bold]story {story.cluster_id}[/] {escape(story.origin.title)}")
+        outlets = Table(box=None, show_header=False, padding=(0, 2, 0, 0), pad_edge=False)
+        outlets.add_column("outlet", max_width=24, overflow="fold")
+        outlets.add_column("published", no_wrap=True)
+        outlets.add_column("fetched", no_wrap=True)
+        for m in by_publication(story):
+            outlets.add_row(
+                escape(f"{m.source or '(no source)'} {m.base_language or '?'}"),
+                f"published {_moment(m.published_at)}",
+                f"fetched {_moment(m.first_seen_at, day_of=m.published_at)}",
+            )
+        parts.append(Padding(outlets, (0, 0, 0, 2), expand=False))
+    return Group(*parts)
 
 
 @app.command("stories")
@@ -179,4 +205,14 @@ def stories_command(
         for story in found:
             sys.stdout.write(json.dumps(_story_json(story), ensure_ascii=False) + "\n")
         return
-    out.print(_story_table(found))
+    if not found:
+        filters = [f"{k} {v}" for k, v in (("--since", since), ("--topic", topic)) if v]
+        if min_size > 1:
+            filters.append(f"--min-size {min_size}")
+        where = f" with {', '.join(filters)}" if filters else ""
+        out.print(
+            f"No stories{where}. Stories appear once pages are fetched and processed "
+            "(newsmon demo, newsmon run-day, or the news_monitor DAG)."
+        )
+        return
+    out.print(_story_view(found))

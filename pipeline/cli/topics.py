@@ -73,6 +73,57 @@ def match(topics: TopicsFile = None) -> None:
     match_lines(sys.stdin, sys.stdout, topics)
 
 
+def _print_counts(report: Any) -> None:
+    """The matches by source and by language, side by side when the terminal allows."""
+    from rich.columns import Columns
+    from rich.table import Table
+
+    tables = []
+    for title, counts in (("by source", report.by_source), ("by language", report.by_language)):
+        table = Table(title=title)
+        table.add_column(title.split()[-1], no_wrap=True)
+        table.add_column("documents", justify="right", no_wrap=True)
+        for key, n in counts.most_common():
+            table.add_row(key, str(n))
+        tables.append(table)
+    out.print(Columns(tables))
+
+
+def no_match_hints(
+    matcher: Any, topic: str, scanned: int, *, windowed: bool, topics_file: Path | None = None
+) -> list[str]:
+    """What to check when a topic matches nothing in the archive."""
+    if not scanned:
+        where = "in that date range" if windowed else "yet"
+        return [
+            f"No documents stored {where}: fetch some first (newsmon demo, newsmon run-day) "
+            + ("or widen --since/--until." if windowed else "or point NEWSMON_DATABASE_URL at "
+               "the database that holds them."),
+        ]  # fmt: skip
+    hints = []
+    definition = matcher.topics[topic]
+    filters = [
+        f"{name}: {', '.join(values)}"
+        for name, values in (
+            ("languages", definition.languages),
+            ("sources", definition.sources),
+            ("source_types", definition.source_types),
+        )
+        if values
+    ]
+    if filters:
+        hints.append(f"The topic only looks at {'; '.join(filters)}: is that intended?")
+    hints.append(
+        "Try its terms on a sentence you expect it to catch: "
+        'echo \'{"id": 1, "title": "...", "text": "..."}\' | '
+        f"newsmon topics match{f' --topics {topics_file}' if topics_file else ''}"
+    )
+    hints.append("Check a term reaches the archive at all: newsmon search WORD.")
+    if windowed:
+        hints.append("Widen --since/--until.")
+    return hints
+
+
 @topics_app.command("test")
 def test(
     topic: Annotated[str, typer.Argument(help="Topic id to try, e.g. zangezur-corridor.")],
@@ -86,33 +137,33 @@ def test(
     samples: Annotated[int, typer.Option(min=0, help="How many matching documents to show.")] = 5,
 ) -> None:
     """Dry run: what TOPIC would match in the stored archive (stores nothing, alerts nobody)."""
-    from rich.table import Table
-
     from pipeline.topics import get_matcher
     from pipeline.topics.reprocess import dry_run
 
+    matcher = get_matcher(topics)
     report = dry_run(
-        get_matcher(topics),
+        matcher,
         topic,
         since=parse_day(since),
         until=parse_day(until, end=True),
         samples=samples,
     )
     out.print(f"[bold]{topic}[/]: {report.matched} of {report.scanned} stored documents match")
-    for title, counts in (("by source", report.by_source), ("by language", report.by_language)):
-        table = Table(title=title)
-        table.add_column(title.split()[-1])
-        table.add_column("documents", justify="right")
-        for key, n in counts.most_common():
-            table.add_row(key, str(n))
-        out.print(table)
+    if report.matched:
+        _print_counts(report)
+    else:
+        windowed = bool(since or until)
+        for hint in no_match_hints(matcher, topic, report.scanned, windowed=windowed,
+                                   topics_file=topics):  # fmt: skip
+            out.print(f"  {hint}", markup=False, highlight=False, soft_wrap=True)
     for s in report.samples:
-        out.print(
-            f"\n[bold]#{s.document_id}[/] {s.title} "
-            f"[dim]({s.source or 'no source'}, {s.language or '?'}, score {s.match.score})[/]"
-        )
-        out.print(f"  [dim]{s.url}[/]")
-        out.print(f"  terms: {', '.join(s.match.terms)}")
+        story = f" (story {s.story})" if s.story is not None else ""
+        out.print(f"\ndoc {s.document_id}{story} {s.title}", style="bold", markup=False,
+                  highlight=False)  # fmt: skip
+        out.print(f"  {s.source or 'no source'}, {s.language or '?'}, score {s.match.score}",
+                  style="dim", markup=False, highlight=False)  # fmt: skip
+        out.print(f"  {s.url}", style="dim", markup=False, highlight=False)
+        out.print(f"  terms: {', '.join(s.match.terms)}", markup=False, highlight=False)
         for p in s.match.passages:
             out.print(f"  [{p.field}] {p.text}", markup=False, highlight=False)
     from pipeline.store.db import session_scope
@@ -124,7 +175,7 @@ def test(
         out.print(f"\n[bold]{len(flipped)} judged examples this definition gets wrong[/]")
     for f in flipped:
         verdict = "judged relevant, not matched" if f.relevant else "judged not relevant, matched"
-        out.print(f"  story {f.story} (document {f.document_id}): {verdict}: {f.title[:120]}",
+        out.print(f"  story {f.story} (doc {f.document_id}): {verdict}: {f.title[:120]}",
                   markup=False, highlight=False)  # fmt: skip
         if f.note:
             out.print(f"    note: {f.note}", markup=False, highlight=False)
@@ -266,4 +317,4 @@ def judge(
     with session_scope() as session:
         row = record(session, story, topic, relevant=relevant, note=note, known=known)
         verdict = "relevant" if row.relevant else "not relevant"
-        out.print(f"story {story} / {topic}: {verdict} (document {row.document_id})")
+        out.print(f"story {story} / {topic}: {verdict} (doc {row.document_id})")

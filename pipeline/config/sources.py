@@ -231,6 +231,9 @@ class SourceConfig(_Model):
 
     name: Slug
     label: str | None = None
+    # Who publishes: sources of one organisation are one publisher to dedup, and re-reports
+    # naming it are matched to it (ids of pipeline/dedup/attribution.py; default: from label).
+    organisation: Slug | None = None
     type: SourceType
     country: Annotated[str, AfterValidator(_country)]
     languages: list[Lang] = Field(min_length=1)

@@ -28,9 +28,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
-from pipeline.dedup import sketch
+from pipeline.dedup import attribution, sketch
+from pipeline.dedup.lexicon import COMMON_NAMES, CONCEPTS, LEADERS, MONTHS
 from pipeline.text.normalize import WORD, word_key
 
 # First letters of a name's key: long enough to keep names apart, short enough to
@@ -52,6 +53,14 @@ XL_MIN_FEATURES = 5
 # A ministry publishes its language versions within hours, an agency re-reports within a
 # day: dated versions further apart than this are different statements.
 XL_HOURS = 36
+# One publisher puts out its language versions of an item within hours (the Kremlin's en/ru
+# readouts, a ministry's en/ru/hy pages), and its versions agree on their subjects.
+XL_PUBLISHER_HOURS = 6
+XL_PUBLISHER_CONCEPTS = 0.5
+# A re-report that names its source comes out within a day after the source's document (an
+# hour of slack for clocks and pages that print only the day).
+XL_ATTRIBUTED_HOURS = 24
+XL_ATTRIBUTED_SLACK_HOURS = 1
 # The lookup window around the day a document arrived.
 XL_WINDOW_DAYS = 3
 _BUCKET_MASK = (1 << 63) - 1
@@ -60,110 +69,6 @@ _NUMBER = re.compile(r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)
 _THOUSANDS = re.compile(r"[ \u00a0\u202f.,]")
 _SENTENCE_END = frozenset(".!?։:;…")
 
-# Month names by language (stems: they are matched as word prefixes of the folded word).
-_MONTHS: tuple[tuple[str, ...], ...] = (
-    ("january", "jan", "январ", "հունվար", "yanvar"),
-    ("february", "feb", "феврал", "փետրվար", "fevral"),
-    ("march", "mar", "март", "մարտ", "mart"),
-    ("april", "apr", "апрел", "ապրիլ", "aprel"),
-    ("may", "мая", "май", "մայիս"),
-    ("june", "jun", "июн", "հունիս", "iyun"),
-    ("july", "jul", "июл", "հուլիս", "iyul"),
-    ("august", "aug", "август", "օգոստոս", "avqust"),
-    ("september", "sep", "сентябр", "սեպտեմբեր", "sentyabr"),
-    ("october", "oct", "октябр", "հոկտեմբեր", "oktyabr"),
-    ("november", "nov", "ноябр", "նոյեմբեր", "noyabr"),
-    ("december", "dec", "декабр", "դեկտեմբեր", "dekabr"),
-)
-# Our own bilingual word list (en/ru/hy/az stems) for subjects that official statements
-# share names across: these separate two statements with the same names on one day.
-_CONCEPTS: dict[str, tuple[str, ...]] = {
-    "ceasefire": ("ceasefire", "truce", "перемири", "прекращени огня", "հրադադար", "atəşkəs"),
-    "border": ("border", "frontier", "границ", "пограничн", "սահման", "sərhəd"),
-    "delimitation": ("delimitation", "делимитац", "սահմանազատ", "delimitasiya"),
-    "peace": ("peace", "мирн", "мира ", "խաղաղ", "sülh"),
-    "treaty": (
-        "treaty",
-        "agreement",
-        "договор",
-        "соглашени",
-        "պայմանագր",
-        "համաձայնագր",
-        "müqavilə",
-        "saziş",
-    ),
-    "condolence": ("condolence", "соболезнова", "ցավակց", "başsağlığı"),
-    "earthquake": ("earthquake", "землетрясени", "երկրաշարժ", "zəlzələ"),
-    "anniversary": ("anniversary", "годовщин", "юбиле", "տարեդարձ", "ildönümü"),
-    "congratulate": ("congratulat", "поздрав", "շնորհավոր", "təbrik"),
-    "election": ("election", "выбор", "ընտրություն", "seçki"),
-    "sanction": ("sanction", "санкци", "պատժամիջոց", "sanksiya"),
-    "corridor": ("corridor", "коридор", "միջանցք", "dəhliz"),
-    "railway": ("railway", "railroad", "железн", "երկաթուղ", "dəmir yol"),
-    "prisoner": ("prisoner", "detainee", "пленн", "задержан", "գերի", "əsir"),
-    "refugee": ("refugee", "displaced", "беженц", "փախստական", "qaçqın"),
-    "telephone": ("telephone", "phone", "телефон", "հեռախոս", "telefon"),
-    "visit": ("visit", "визит", "այց", "səfər"),
-    "meeting": (
-        "meeting",
-        "talks",
-        "встреч",
-        "переговор",
-        "հանդիպ",
-        "բանակցություն",
-        "görüş",
-        "danışıq",
-    ),
-    "military": ("military", "troops", "военн", "войск", "զորք", "ռազմական", "hərbi", "qoşun"),
-    "attack": (
-        "attack",
-        "shelling",
-        "strike",
-        "обстрел",
-        "атак",
-        "удар",
-        "հարձակ",
-        "գնդակոծ",
-        "hücum",
-        "atəş",
-    ),
-    "killed": ("killed", "died", "погиб", "убит", "զոհ", "սպանվ", "həlak", "öldür"),
-    "wounded": ("wounded", "injured", "ранен", "վիրավոր", "yaralan"),
-    "humanitarian": ("humanitarian", "гуманитарн", "humanitar", "մարդասիրական"),
-    "energy": ("energy", "энерг", "нефт", "էներգ", "enerji", "neft"),
-    "economy": ("econom", "trade", "экономи", "торгов", "տնտես", "առևտր", "iqtisad", "ticarət"),
-    "parliament": (
-        "parliament",
-        "парламент",
-        "խորհրդարան",
-        "ազգային ժողով",
-        "parlament",
-        "milli məclis",
-    ),
-    "hostage": ("hostage", "заложник", "պատանդ", "girov"),
-    "drone": ("drone", "беспилотн", "дрон", "անօդաչու", "dron", "pilotsuz"),
-}
-
-
-# Names every statement of the region carries (countries, capitals, offices): a little
-# evidence, not enough to tell one statement from another. Our own list, in en/ru/hy/az.
-_COMMON_NAMES = (
-    "Armenia Armenian Армения Армении армянской Հայաստան Հայաստանի Ermənistan Ermənistanın "
-    "Azerbaijan Azerbaijani Азербайджан Азербайджана Ադրբեջան Ադրբեջանի Azərbaycan "
-    "Russia Russian Россия России Российской Ռուսաստան Ռուսաստանի Rusiya Rusiyanın "
-    "Turkey Türkiye Турция Թուրքիա Türkiyə Iran Иран Իրան İran Georgia Грузия Վրաստան Gürcüstan "
-    "Yerevan Ереван Երևան Yerevan Baku Баку Բաքու Bakı Moscow Москва Մոսկվա Moskva "
-    "Ministry Министерство МИД Նախարարություն Nazirlik Minister Министр Նախարար Nazir "
-    "Foreign Affairs Иностранных Дел Արտաքին Գործերի Xarici İşlər "
-    "President Президент Նախագահ Prezident Prime Премьер Վարչապետ Baş "
-    "Republic Республика Республики Հանրապետություն Respublika Respublikası "
-    "Government Правительство Կառավարություն Hökumət Federation Федерации "
-    # The leaders every readout and statement of the region names.
-    "Vladimir Putin Владимир Путин Վլադիմիր Պուտին Vladimir Putin "
-    "Nikol Pashinyan Никол Пашинян Նիկոլ Փաշինյան Nikol Paşinyan "
-    "Ilham Aliyev Ильхам Алиев Իլհամ Ալիև İlham Əliyev "
-    "Sergey Lavrov Сергей Лавров Սերգեյ Լավրով Sergey Lavrov"
-)
 # Weights of the evidence kinds in the weighted Jaccard (distinctive names, numbers and
 # dates count fully).
 _WEIGHT_COMMON = 0.2
@@ -186,7 +91,7 @@ def _concept_automaton() -> Any:
     import ahocorasick
 
     table: dict[str, set[str]] = {}
-    for concept, stems in _CONCEPTS.items():
+    for concept, stems in CONCEPTS.items():
         for stem in stems:
             table.setdefault(_fold(stem), set()).add(concept)
     automaton = ahocorasick.Automaton()
@@ -211,11 +116,12 @@ def concepts(folded: str) -> set[str]:
     return found
 
 
-_MONTH_STEMS = [(tuple(_fold(s) for s in stems), n) for n, stems in enumerate(_MONTHS, start=1)]
+_MONTH_STEMS = [(tuple(_fold(s) for s in stems), n) for n, stems in enumerate(MONTHS, start=1)]
 _DAY_MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*(?:-?(?:го|ին|i|ci|cı|cu|cü|th|st|nd|rd))?\s+(\w+)")
 _MONTH_DAY = re.compile(r"(\w+)\s+(\d{1,2})(?!\d)")
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](?:\d{2}){1,2}(?!\d)")
 _ISO_DATE = re.compile(r"(?<!\d)\d{4}-(\d{2})-(\d{2})(?!\d)")
+_YEAR_IN = re.compile(r"\d{4}")
 
 
 def _month(word: str) -> int | None:
@@ -248,6 +154,31 @@ def dates(text: str) -> set[str]:
     return found
 
 
+def _without_dates(folded: str) -> str:
+    """The folded text with its day-and-month mentions blanked (a numeric date keeps its year).
+
+    The day of "9 November 2020" is a date, not also the number 9: counted twice, one shared
+    date would pass for two pieces of distinctive evidence.
+    """
+
+    def day_month(m: re.Match[str]) -> str:
+        ok = _month(m.group(2)) and 1 <= int(m.group(1)) <= 31
+        return " " if ok else m.group(0)
+
+    def month_day(m: re.Match[str]) -> str:
+        ok = _month(m.group(1)) and 1 <= int(m.group(2)) <= 31
+        return " " if ok else m.group(0)
+
+    def keep_year(m: re.Match[str]) -> str:
+        year = _YEAR_IN.search(m.group(0))
+        return f" {year.group(0)} " if year else " "
+
+    out = _DAY_MONTH.sub(day_month, folded)
+    out = _MONTH_DAY.sub(month_day, out)
+    out = _NUMERIC_DATE.sub(keep_year, out)
+    return _ISO_DATE.sub(keep_year, out)
+
+
 def _names(text: str) -> set[str]:
     """Keys of capitalised words that do not open a sentence (names, not grammar)."""
     out = set()
@@ -276,23 +207,30 @@ def _numbers(text: str) -> set[str]:
     return out
 
 
+# How the publishers of two documents are tied: one organisation ("publisher"), or one
+# names the other's publisher as its source ("attributed").
+Tie = Literal["publisher", "attributed"]
+
+
 @dataclass(frozen=True)
 class Evidence:
     """The language-independent features of one document."""
 
     features: frozenset[str]
     dates: frozenset[str]
+    # Organisations the text names (pipeline.dedup.attribution): its sources, as it says.
+    named: frozenset[str] = frozenset()
 
 
 def evidence(title: str, text: str) -> Evidence:
     """Names, numbers, dates and concepts of a document's title and body."""
     body = f"{title}\n{text}"
     folded = _fold(body)
-    found = _names(text) | _numbers(body)
+    found = _names(text) | _numbers(_without_dates(folded))
     day_months = dates(body)
     found |= {"t:" + d for d in day_months}
     found |= {"c:" + concept for concept in concepts(folded)}
-    return Evidence(frozenset(found), frozenset(day_months))
+    return Evidence(frozenset(found), frozenset(day_months), attribution.named(body))
 
 
 def xl_buckets(ev: Evidence) -> list[int]:
@@ -341,10 +279,9 @@ def base_language(code: str | None, text: str) -> str:
 
 @cache
 def _common_keys() -> frozenset[str]:
-    """Name features of :data:`_COMMON_NAMES`."""
-    return frozenset(
-        "n:" + word_key(w)[0][:NAME_PREFIX] for w in _COMMON_NAMES.split() if word_key(w)[0]
-    )
+    """Name features of :data:`COMMON_NAMES` and :data:`LEADERS`."""
+    words = f"{COMMON_NAMES} {LEADERS}".split()
+    return frozenset("n:" + word_key(w)[0][:NAME_PREFIX] for w in words if word_key(w)[0])
 
 
 def weight(feature: str) -> float:
@@ -363,14 +300,53 @@ def distinctive(feature: str) -> bool:
     return weight(feature) == 1.0
 
 
+@cache
+def _leader_keys() -> frozenset[str]:
+    """Name features of :data:`LEADERS`."""
+    return frozenset("n:" + word_key(w)[0][:NAME_PREFIX] for w in LEADERS.split())
+
+
+def concept_agreement(a: Evidence, b: Evidence) -> float:
+    """Jaccard of the two documents' concepts (0 when either has fewer than two)."""
+    ca = {f for f in a.features if f.startswith("c:")}
+    cb = {f for f in b.features if f.startswith("c:")}
+    if len(ca) < 2 or len(cb) < 2:
+        return 0.0
+    return len(ca & cb) / len(ca | cb)
+
+
+def tie_support(a: Evidence, b: Evidence, tie: Tie | None) -> int:
+    """How many pieces of distinctive evidence the publishers' tie is worth.
+
+    A re-report naming the publisher of the other document as its source is one. One
+    publisher's two documents in two languages within hours are translations when they agree
+    on their subjects and name the same leaders: then the tie is worth two, since the names
+    a translation shares with its original may all be the region's everyday ones (a Kremlin
+    readout of a call with Pashinyan). Two statements of one ministry on one day differ in
+    subjects or people, and the tie is worth nothing.
+    """
+    if tie == "attributed":
+        return 1
+    if tie == "publisher":
+        leaders_a, leaders_b = a.features & _leader_keys(), b.features & _leader_keys()
+        if leaders_a == leaders_b and concept_agreement(a, b) >= XL_PUBLISHER_CONCEPTS:
+            return 2
+    return 0
+
+
 def related(
     a: Evidence,
     b: Evidence,
     *,
     when_a: datetime | None = None,
     when_b: datetime | None = None,
+    tie: Tie | None = None,
 ) -> float | None:
-    """Feature Jaccard when ``a`` and ``b`` are versions of one statement, else None."""
+    """Feature Jaccard when ``a`` and ``b`` are versions of one statement, else None.
+
+    ``tie`` is what the caller knows of the publishers (see :func:`tie_support`); it has
+    checked that their times fit it (XL_PUBLISHER_HOURS, XL_ATTRIBUTED_HOURS).
+    """
     if len(a.features) < XL_MIN_FEATURES or len(b.features) < XL_MIN_FEATURES:
         return None
     if a.dates and b.dates and not a.dates & b.dates:
@@ -379,7 +355,8 @@ def related(
     if apart > XL_HOURS * 3600:
         return None
     common = a.features & b.features
-    if sum(1 for f in common if distinctive(f)) < XL_MIN_DISTINCTIVE:
+    support = sum(1 for f in common if distinctive(f)) + tie_support(a, b, tie)
+    if support < XL_MIN_DISTINCTIVE:
         return None
     union = sum(weight(f) for f in a.features | b.features)
     jaccard = sum(weight(f) for f in common) / union

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import cast
 
 from sqlalchemy import Table, TextClause, select, text
 from sqlalchemy.orm import Session
 
-from pipeline.dedup import crosslang
+from pipeline.dedup import attribution, crosslang
 from pipeline.dedup.crosslang import Evidence
-from pipeline.store.models import Document, XlBand
+from pipeline.store.models import Document, Source, XlBand
 
 # Verify at most this many candidates, most shared bands first.
 MAX_CANDIDATES = 24
@@ -105,6 +105,52 @@ def _stored_evidence(doc: Document) -> Evidence:
     return hit
 
 
+@lru_cache(maxsize=1024)
+def _organisation(key: str | None, label: str | None, name: str) -> str | None:
+    """The organisation of a source's key, label or name (the table lookup, cached)."""
+    return attribution.organisation(key, label, name)
+
+
+def publisher(session: Session, doc: Document) -> str | None:
+    """The organisation that published ``doc``: its source's, else the source itself."""
+    source = session.get(Source, doc.source_id) if doc.source_id is not None else None
+    if source is None:
+        return None
+    config = source.config or {}
+    key, label = config.get("organisation"), config.get("label")
+    found = _organisation(
+        key if isinstance(key, str) else None,
+        label if isinstance(label, str) else None,
+        source.name,
+    )
+    return found or f"source:{source.id}"
+
+
+def tie(
+    session: Session, doc: Document, ev: Evidence, other: Document, other_ev: Evidence
+) -> crosslang.Tie | None:
+    """How the publishers of two dated documents are tied, when their times fit the tie.
+
+    One publisher's versions come out within XL_PUBLISHER_HOURS of each other; a re-report
+    naming the other's publisher as its source within XL_ATTRIBUTED_HOURS after it.
+    """
+    when, other_when = _aware(doc.published_at), _aware(other.published_at)
+    if when is None or other_when is None:
+        return None
+    mine, theirs = publisher(session, doc), publisher(session, other)
+    if mine is None or theirs is None:
+        return None
+    later = (when - other_when).total_seconds() / 3600  # > 0: ``doc`` came out after ``other``
+    if mine == theirs:
+        return "publisher" if abs(later) <= crosslang.XL_PUBLISHER_HOURS else None
+    window = -crosslang.XL_ATTRIBUTED_SLACK_HOURS, crosslang.XL_ATTRIBUTED_HOURS
+    if theirs in ev.named and window[0] <= later <= window[1]:
+        return "attributed"  # ``doc`` retells ``other``
+    if mine in other_ev.named and window[0] <= -later <= window[1]:
+        return "attributed"  # ``other`` retold ``doc`` (the source's page came later)
+    return None
+
+
 def find_versions(
     session: Session, doc: Document, ev: Evidence, buckets: list[int]
 ) -> list[tuple[Document, float]]:
@@ -120,11 +166,13 @@ def find_versions(
     for other in others:
         if language_of(other) == mine:
             continue  # same language: the shingle verification has judged the words
+        other_ev = _stored_evidence(other)
         score = crosslang.related(
             ev,
-            _stored_evidence(other),
+            other_ev,
             when_a=_aware(doc.published_at),
             when_b=_aware(other.published_at),
+            tie=tie(session, doc, ev, other, other_ev),
         )
         if score is not None:
             found.append((other, score))

@@ -24,6 +24,7 @@ from pipeline.text.normalize import search_key, search_text, skeleton_token
 # Words shorter than this are too unselective for a prefix query.
 MIN_PREFIX_LEN = 3
 TOKEN = re.compile(r"\w+", re.UNICODE)
+SPACE = re.compile(r"\s+")
 # Bounds of a query: every word is one more AND in the full-text expression, and PostgreSQL
 # parses a long tsquery recursively (20,000 words exceed its stack depth limit).
 MAX_QUERY_CHARS = 1_000
@@ -122,13 +123,29 @@ def word_hits(word: str, tokens: list[str]) -> bool:
     return skel is not None and any(skel.startswith(a) for t in tokens for a in alternatives(t)[1:])
 
 
+def word_window(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` moved in to whole words, on one line, "…" where the text goes on."""
+    # A window edge inside a word moves to the word boundary inside the window; a window
+    # that is one long word (a URL) is cut where it is.
+    if start > 0 and not text[start - 1].isspace():
+        gap = SPACE.search(text, start, end)
+        start = gap.end() if gap else start
+    if end < len(text) and not text[end].isspace():
+        last = max(text.rfind(ch, start, end) for ch in " \n\t\u00a0")
+        end = last if last > start else end
+    body = " ".join(text[start:end].split())
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
 def snippet(doc: Document, tokens: list[str], width: int = 160) -> str:
-    """A window of the text around the first word a query token finds."""
-    for m in TOKEN.finditer(doc.text):
+    """A window of whole words of the text around the first word a query token finds."""
+    text = doc.text
+    for m in TOKEN.finditer(text):
         if word_hits(m.group(0), tokens):
             start = max(0, m.start() - width // 2)
-            return ("…" if start else "") + doc.text[start : start + width].replace("\n", " ")
-    return doc.text[:width].replace("\n", " ")
+            # the hit word itself is never cut off
+            return word_window(text, min(start, m.start()), max(start + width, m.end()))
+    return word_window(text, 0, width)
 
 
 def search(

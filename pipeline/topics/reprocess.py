@@ -36,6 +36,7 @@ class Sample:
     source: str | None
     language: str | None
     match: TopicMatch
+    story: int | None = None  # the document's story (cluster), None before dedup placed it
 
 
 @dataclass
@@ -146,6 +147,7 @@ def dry_run(
                             src.name if src else None,
                             doc.language,
                             found[0],
+                            doc.cluster_id,
                         )
                     )
             session.rollback()  # a dry run: nothing may be written

@@ -139,7 +139,9 @@ def test_instant_delivery_parts_passage_link_and_reruns(any_db_url: str, smtp: S
     report = run_alerts(now=DAY1, subscribers=subs, feeds_dir=None)
     assert report.emails_sent == 1 and report.pending == 0
     (msg,) = smtp.messages
-    assert msg["Subject"].startswith("[newsmon] Zangezur corridor — MFA-AM: Statement 1")
+    assert msg["Subject"].startswith("Statement 1 ") and msg["Subject"].endswith(
+        " — MFA-AM [Zangezur corridor]"
+    )
     assert msg["To"] == "Caucasus desk <desk@example.org>"
     assert msg.get_content_type() == "multipart/alternative"
     text, html = body(msg, "plain"), body(msg, "html")

@@ -40,7 +40,7 @@ from tests.conftest import PG_ADMIN_URL, missing_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(3600)]
 
-REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS", "redis://127.0.0.1:6379")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 COMPONENTS = {
     "api-server": ["api-server"],
     "scheduler": ["scheduler"],

@@ -96,3 +96,68 @@ def test_cli_run_modes_match_the_library() -> None:
     from pipeline.cli.alerts import RUN_MODES as CLI_MODES
 
     assert tuple(CLI_MODES) == tuple(LIBRARY_MODES)
+
+
+def _console(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    """A fresh console of ``columns`` columns (it reads COLUMNS when made)."""
+    from pipeline.cli.common import out
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out.__dict__.pop("rich", None)
+    monkeypatch.setattr(out, "rich", out.rich)  # removed again when the test ends
+
+
+def test_list_fits_80_columns_and_says_when_digests_are_due(
+    cli: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.alerts import load_subscribers
+    from pipeline.cli.alerts import digest_due
+
+    monkeypatch.setenv("NEWSMON_SMTP_URL", "smtp://127.0.0.1:9?starttls=0&timeout=2")
+    monkeypatch.setenv("NEWSMON_TIMEZONE", "UTC")
+    get_settings.cache_clear()
+    cli.invoke(app, ["alerts", "send"])  # what is due now is held (no server); digests wait
+    with session_scope(db_url) as s:
+        queued = s.scalars(select(Alert).where(Alert.status == "pending")).all()
+        assert queued and {r.delivery for r in queued} == {"digest"}
+        daily = load_subscribers().get("daily")
+        assert daily is not None
+        due = digest_due(daily, queued[0].planned_at)
+    _console(monkeypatch, 80)
+    narrow = cli.invoke(app, ["alerts", "list"])
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), narrow.stdout
+    assert f"due {due:%d %b} 08:00" in narrow.stdout and "retry next run" in narrow.stdout
+    assert "planned" not in narrow.stdout
+    # The errors of held rows follow the table in full instead of a clipped column.
+    assert "alert " in narrow.stdout and "tries)" in narrow.stdout
+    _console(monkeypatch, 140)
+    wide = cli.invoke(app, ["alerts", "list"])
+    assert "planned" in wide.stdout and "error" in wide.stdout
+    assert max(len(line) for line in wide.stdout.splitlines()) > 80
+
+
+@pytest.mark.parametrize(
+    ("planned", "due"),
+    [("2026-03-10T10:00", "2026-03-11T08:00"), ("2026-03-10T07:59", "2026-03-10T08:00"),
+     ("2026-03-10T08:00", "2026-03-11T08:00")],
+)  # fmt: skip
+def test_digest_due_agrees_with_sending(
+    planned: str, due: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from pipeline.alerts.send import is_due
+    from pipeline.cli.alerts import digest_due
+    from tests.alerts_data import subscribers
+
+    monkeypatch.setenv("NEWSMON_TIMEZONE", "UTC")
+    get_settings.cache_clear()
+    sub = subscribers({"id": "daily", "email": "d@example.org", "mode": "digest"}).items[0]
+    at = datetime.fromisoformat(planned).replace(tzinfo=UTC)
+    when = digest_due(sub, at)
+    assert when == datetime.fromisoformat(due).replace(tzinfo=UTC)
+    row = SimpleNamespace(channel="email", delivery="digest", planned_at=at)
+    assert is_due(row, sub, when) and not is_due(row, sub, when - timedelta(seconds=1))  # type: ignore[arg-type]

@@ -67,7 +67,8 @@ def test_instant_message_parts_headers_and_footer(db_url: str) -> None:
     assert [o.name for o in view.outlets] == ["MFA-AM", "ARMENPRESS"]
     rendered = render_instant(sub, items_of([view])[0])
     assert "\n" not in rendered.subject and "\r" not in rendered.subject
-    assert rendered.subject.startswith("[newsmon] Zangezur corridor — MFA-AM: Talks")
+    assert rendered.subject.startswith("Talks <script>")
+    assert rendered.subject.endswith(" — MFA-AM [Zangezur corridor]")
     assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
     assert "<mark>Zangezur corridor</mark>" in rendered.html
     assert "*Zangezur corridor*" in rendered.text

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.dedup import crosslang, parse_lines, run_batch
+from pipeline.config.sources import load_sources
+from pipeline.dedup import attribution, crosslang, parse_lines, run_batch
 
 FIXTURE = yaml.safe_load(
     (Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "versions.yaml").read_text(
@@ -108,3 +109,118 @@ def test_the_evidence_of_the_versions_agrees_across_scripts() -> None:
     for lang in ("ru", "hy", "az"):
         assert crosslang.related(found["en"], found[lang]) is not None, lang
         assert {"t:14-3", "t:2-4", "d:12.7"} <= found[lang].features, lang
+
+
+ATTRIBUTED = FIXTURE["attributed"]
+PUBLISHER = FIXTURE["publisher"]
+
+
+def test_a_rereport_naming_the_ministry_as_its_source_joins_its_statement() -> None:
+    statement, rereport = ATTRIBUTED["statement"], ATTRIBUTED["rereport"]
+    # Apart from the subjects the two share one distinctive name: not enough on its own.
+    alone = crosslang.related(
+        crosslang.evidence(statement["title"], statement["text"]),
+        crosslang.evidence(rereport["title"], rereport["text"]),
+    )
+    assert alone is None
+    clusters = _clusters([_line("mfa", statement), _line("apa", rereport)])
+    assert clusters["apa"] == "mfa"
+
+
+def _retold(**changes: str) -> dict[str, str]:
+    """The agency's re-report with some fields changed."""
+    return {**ATTRIBUTED["rereport"], **changes}
+
+
+@pytest.mark.parametrize(
+    "rereport",
+    [
+        # It names another ministry as its source.
+        _retold(
+            title=ATTRIBUTED["rereport"]["title"].replace("Rusiya", "Ermənistan"),
+            text=ATTRIBUTED["rereport"]["text"].replace("Rusiya", "Ermənistan"),
+        ),
+        _retold(published="2026-05-21T18:00:00Z"),  # more than a day after the statement
+        _retold(published="2026-05-20T05:00:00Z"),  # before the statement came out
+    ],
+    ids=["another-source", "a-day-and-more-later", "before-the-statement"],
+)
+def test_a_rereport_whose_source_or_time_does_not_fit_stays_apart(
+    rereport: dict[str, str],
+) -> None:
+    clusters = _clusters([_line("mfa", ATTRIBUTED["statement"]), _line("apa", rereport)])
+    assert clusters["apa"] == "apa"
+
+
+def test_one_publishers_language_versions_of_a_readout_are_one_story() -> None:
+    # Every name the two share is an everyday one (Putin, Aliyev, Azerbaijan).
+    clusters = _clusters([_line("en", PUBLISHER["en"]), _line("ru", PUBLISHER["ru"])])
+    assert clusters == {"en": "en", "ru": "en"}
+
+
+@pytest.mark.parametrize(
+    "ru",
+    [
+        {**PUBLISHER["ru"], "source": "ТАСС"},  # another publisher: no tie
+        {**PUBLISHER["ru"], "published": "2026-06-03T22:25:00Z"},  # eight hours later
+    ],
+    ids=["another-publisher", "hours-apart"],
+)
+def test_readouts_without_the_publishers_tie_stay_apart(ru: dict[str, str]) -> None:
+    clusters = _clusters([_line("en", PUBLISHER["en"]), _line("ru", ru)])
+    assert clusters == {"en": "en", "ru": "ru"}
+
+
+def test_the_same_days_readout_of_a_call_with_another_leader_stays_apart() -> None:
+    clusters = _clusters(
+        [
+            _line("en", PUBLISHER["en"]),
+            _line("ru", PUBLISHER["ru"]),
+            _line("other", PUBLISHER["other_call"]),
+        ]
+    )
+    assert clusters == {"en": "en", "ru": "en", "other": "other"}
+
+
+@pytest.mark.parametrize(
+    ("text", "organisations"),
+    [
+        ("The Russian Foreign Ministry said on Tuesday", {"mfa-ru"}),
+        ("Russia's MFA issued a statement", {"mfa-ru"}),
+        ("как заявили в МИДе России", {"mfa-ru"}),
+        ("Министерство иностранных дел Российской Федерации", {"mfa-ru"}),
+        ("ՌԴ ԱԳՆ-ն հայտարարություն է տարածել", {"mfa-ru"}),
+        ("Rusiya XİN bəyanat yayıb", {"mfa-ru"}),
+        ("Rusiya XIN-in bəyanatı", {"mfa-ru"}),
+        ("Ermənistan Xarici İşlər Nazirliyi bildirib", {"mfa-am"}),
+        ("Ministry of Foreign Affairs of the Republic of Azerbaijan", {"mfa-az"}),
+        ("the Kremlin press service reported, TASS says", {"president-ru", "tass"}),
+        ("ՀՀ կառավարությունը հաստատեց", {"government-am"}),
+        # Not a source: a bare "Foreign Ministry", a president, a word that starts like an acronym.
+        ("The Foreign Ministry statement", set()),
+        ("Russian President Vladimir Putin said", set()),
+        ("мидии и устрицы", set()),
+    ],
+)
+def test_the_organisations_a_text_names(text: str, organisations: set[str]) -> None:
+    assert attribution.named(text) == organisations
+
+
+def test_a_publishers_organisation_is_its_key_else_its_name() -> None:
+    assert attribution.organisation("mfa-ru", "anything", "mid-ru") == "mfa-ru"
+    assert attribution.organisation(None, "President of Russia (Kremlin)", "kremlin") == (
+        "president-ru"
+    )
+    assert attribution.organisation(None, None, "МИД Армении") == "mfa-am"
+    assert attribution.organisation(None, None, "Regional Post") is None
+
+
+def test_the_shipped_sources_name_organisations_of_the_table() -> None:
+    shipped = load_sources(Path(__file__).resolve().parents[2] / "seeds" / "sources.yaml")
+    for source in shipped.sources:
+        assert source.organisation in attribution.ORGANISATIONS, source.name
+        # The label names the same organisation, or none of the table.
+        assert attribution.organisation(None, source.label, source.name) in {
+            source.organisation,
+            None,
+        }, source.name

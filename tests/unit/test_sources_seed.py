@@ -215,6 +215,12 @@ def test_subdomain_is_allowed(tmp_path: Path) -> None:
             "host",
         ),
         ("type: wire", "type: blog", "sources[1].type", "ministry"),
+        (
+            "type: wire",
+            "organisation: Wire Agency\n    type: wire",
+            "sources[1].organisation",
+            "slug",
+        ),
     ],
 )
 def test_field_rules(tmp_path: Path, old: str, new: str, field: str, words: str) -> None:

@@ -137,3 +137,43 @@ def test_topics_reprocess_records_matches(db_url: str, tmp_path: Path) -> None:
         (m,) = s.scalars(select(Match)).all()
         run = s.get(Run, m.run_id)
         assert run is not None and run.kind == "reprocess"
+
+
+def test_topics_test_without_a_match_gives_hints_not_empty_tables(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = topics_file(tmp_path)
+    empty = runner.invoke(app, ["topics", "test", "baku", "--topics", str(path)])
+    assert empty.exit_code == 0, empty.output
+    assert "0 of 0 stored documents match" in empty.stdout
+    assert "No documents stored yet" in empty.stdout and "by source" not in empty.stdout
+    with session_scope() as s:
+        s.add(
+            Document(
+                url_hash="h", url="https://x.org/1", canonical_url="https://x.org/1", title="",
+                text="Skiing in Bakuriani.", language="en", extraction_method="test",
+                content_hash="c", cluster_id=None,
+            )
+        )  # fmt: skip
+    none = runner.invoke(app, ["topics", "test", "baku", "--topics", str(path)])
+    assert none.exit_code == 0, none.output
+    assert "0 of 1 stored documents match" in none.stdout
+    assert "by source" not in none.stdout and "by language" not in none.stdout
+    assert f"newsmon topics match --topics {path}" in none.stdout
+    assert "newsmon search WORD" in none.stdout
+    window = runner.invoke(
+        app, ["topics", "test", "baku", "--topics", str(path), "--since", "2020-01-01"]
+    )
+    assert "Widen --since/--until" in window.stdout
+
+
+def test_topics_test_names_documents_and_stories(db_url: str, tmp_path: Path) -> None:
+    from tests.alerts_data import story
+
+    with session_scope() as s:
+        cluster, doc = story(s, n=1, text="Talks in Baku today on the road.")
+        ids = (cluster.id, doc.id)
+    result = runner.invoke(app, ["topics", "test", "baku", "--topics", str(topics_file(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert f"doc {ids[1]} (story {ids[0]}) Statement 1" in result.stdout
+    assert "#" not in result.stdout
