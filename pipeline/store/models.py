@@ -263,9 +263,7 @@ class Judgement(Base):
     relevant: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
     judged_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    __table_args__ = (
-        UniqueConstraint("document_id", "topic_id", name="uq_judgements_doc_topic"),
-    )
+    __table_args__ = (UniqueConstraint("document_id", "topic_id", name="uq_judgements_doc_topic"),)
 
 
 class Run(Base):
