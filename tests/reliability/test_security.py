@@ -190,6 +190,7 @@ REVIEWED = {
     ("pipeline/store/migrations/versions/0001_initial.py", "trig"): "a literal tuple of names",
     ("scripts/bench_scale.py", "dbname"): "a name the benchmark generates from a uuid",
     ("scripts/bench_dedup.py", "table"): "a literal tuple of table names (sequence reset)",
+    ("scripts/bench_web.py", "table"): "a literal tuple of table names; values bound",
 }
 
 

@@ -220,4 +220,4 @@ def test_judge_then_evaluate_stored_and_test_shows_flips(db_url: str, tmp_path: 
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "1 judged examples this definition gets wrong" in out
-    assert f"story {ids[1]} (document" in out and "judged relevant, not matched" in out
+    assert f"story {ids[1]} (doc " in out and "judged relevant, not matched" in out
