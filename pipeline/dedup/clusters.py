@@ -24,11 +24,16 @@ def _is_official(session: Session, doc: Document) -> bool:
     return source is not None and source.type in OFFICIAL_TYPES
 
 
-def origin_key(session: Session, doc: Document) -> tuple[bool, datetime, datetime, int]:
-    """Sort key of a cluster's origin: official first, then earliest published, seen, id."""
+def origin_key(session: Session, doc: Document) -> tuple[bool, datetime, str, datetime, int]:
+    """Sort key of a cluster's origin: official first, then earliest published, URL, seen, id.
+
+    Language versions published at the same minute tie on the date; the URL (not the order in
+    which a parallel crawl happened to store them) decides, so every run picks the same origin.
+    """
     seen = seen_key(doc.first_seen_at)
-    when = aware(doc.published_at) or seen
-    return (not _is_official(session, doc), when, seen, doc.id)
+    published = aware(doc.published_at)
+    when = published or seen
+    return (not _is_official(session, doc), when, doc.url if published else "", seen, doc.id)
 
 
 def join(session: Session, doc: Document, cluster: Cluster) -> None:
