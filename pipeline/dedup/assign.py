@@ -105,6 +105,16 @@ def _place(session: Session, doc: Document, fp: Fingerprint) -> DedupResult:
     doc.duplicate_of_id, doc.similarity = dup.id, round(similarity, 4)
     join(session, doc, cluster)
     session.flush()
+    # A copy may also be the first document of its story to meet a version stored earlier in
+    # another language (an agency's report that arrived before the ministry's own page): the
+    # best such version's story joins this one.
+    found = versions.find_versions(session, doc, fp.evidence, fp.xl_buckets)
+    if found and found[0][0].cluster_id not in (None, cluster.id):
+        other = session.get(Cluster, found[0][0].cluster_id)
+        if other is not None:
+            merge(session, cluster, [other])
+            merged = tuple(sorted({*merged, other.id}))
+            session.flush()
     origin = cluster.origin_document_id or doc.id
     return DedupResult(cluster.id, dup.id, doc.similarity, kind, origin, merged)
 
