@@ -29,6 +29,7 @@ from pipeline.errors import (
     NewsmonError,
     SeedError,
 )
+from tests.integration.test_alerts_smtp import free_port
 
 
 @pytest.fixture
@@ -165,13 +166,6 @@ def test_stop_with_nothing_running_says_so() -> None:
     said: list[str] = []
     assert launcher.stop_running(say=said.append) == 0
     assert said == [f"no newsmon airflow is running here (no {launcher.pid_file(airflow_home())})"]
-
-
-def free_port() -> int:
-    """A port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # A component that starts a task in a process group of its own (as Airflow's task runner does);

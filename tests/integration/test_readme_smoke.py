@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.settings import PROJECT_ROOT
+from tests.integration.test_airflow_launch import free_port, port_free
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -58,24 +58,6 @@ def newsmon(
     )
     assert done.returncode == 0, f"newsmon {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_free(port: int) -> bool:
-    """True when a server could listen on 127.0.0.1:port again."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def answers(port: int) -> bool:

@@ -7,7 +7,6 @@ loopback SMTP server; the statement, its translation and the re-report are our o
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -30,6 +29,7 @@ from pipeline.store.db import session_scope
 from pipeline.store.models import Alert, Cluster, Document
 from pipeline.store.stories import load_story
 from tests.alerts_data import DAY1, document, match, source, subscribers, topic
+from tests.integration.test_alerts_smtp import free_port
 
 EN_TITLE = "Deputy Foreign Minister Oleg Vetrov receives the Syunik delegation"
 EN = (
@@ -59,12 +59,6 @@ OTHER = (
 )
 PUBLISHED = DAY1.replace(hour=8)
 INSTANT = {"id": "desk", "email": "desk@example.org", "mode": "instant"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Sink:

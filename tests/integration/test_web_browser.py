@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pipeline.store import db
 from pipeline.store.models import Judgement
 from pipeline.web.app import create_app
 from tests.conftest import missing_service
+from tests.integration.test_alerts_smtp import free_port
 from tests.webdata import built_site_db, site_db, statement_story
 
 __all__ = ["built_site_db", "site_db"]  # fixtures used by name
@@ -33,13 +33,6 @@ _register()
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WIDTHS = (400, 1280)
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
