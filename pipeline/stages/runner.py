@@ -12,7 +12,6 @@ the uncommitted batch and never counts or stores a page twice.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -32,6 +31,7 @@ from sqlalchemy.sql import Select
 
 from pipeline.config.settings import get_settings
 from pipeline.errors import ConfigError, NewsmonError, Outcome
+from pipeline.stages.pool import children_allowed, worker_pool
 from pipeline.stages.process import Cleaned, StoreResult, Task, extract_task, store_page, task_for
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import Page, Source
@@ -89,17 +89,6 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _init_worker() -> None:
-    """Workers leave Ctrl-C to the parent, which stops feeding and commits what is done."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _start_method() -> str:
-    """fork where available: workers inherit the imported extraction stack instead of importing it
-    again (seconds per worker); the parent forks before it starts any thread of its own."""
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-
-
 class Processor:
     """Feeds tasks to the workers (or extracts in-process), stores results in batches.
 
@@ -138,15 +127,16 @@ class Processor:
             if self.use_pool:
                 self._start_pool()
             return
-        self.inflight.append((task, self.pool.submit(extract_task, task)))
+        with children_allowed():  # the first submit starts the workers
+            future = self.pool.submit(extract_task, task)
+        self.inflight.append((task, future))
         while len(self.inflight) >= self.workers * LOOKAHEAD_PER_WORKER:
             self._take_oldest()
 
     def _start_pool(self) -> None:
         """Fork the workers after the first page was cleaned here: they inherit the warm
         extraction stack (language model, date parser data) instead of each loading it."""
-        ctx = multiprocessing.get_context(_start_method())
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+        self.pool = worker_pool(self.workers)
 
     def _take_oldest(self) -> None:
         """Wait for the oldest queued task and hand its result to the writer."""

@@ -54,7 +54,7 @@ def stored_rows(session: Session, topic: str | None = None) -> list[dict[str, ob
     if topic is not None:
         query = query.where(Judgement.topic_id == topic)
     rows: dict[int, dict[str, object]] = {}
-    for j, doc in session.execute(query.order_by(Judgement.id)).tuples():
+    for j, doc in session.execute(query.order_by(Judgement.id)):
         row = rows.setdefault(
             doc.id,
             {"id": f"story {j.cluster_id or '?'} (document {doc.id})", "title": doc.title,
@@ -86,7 +86,7 @@ def flips(session: Session, matcher: Matcher, topic: str) -> list[Flip]:
         .order_by(Judgement.id)
     )
     out: list[Flip] = []
-    for j, doc in session.execute(query).tuples():
+    for j, doc in session.execute(query):
         hit = bool(matcher.match(doc.title, doc.text, language=doc.language, topics=[topic]))
         if hit != j.relevant:
             out.append(Flip(j.cluster_id, doc.id, doc.title, j.relevant, j.note))

@@ -136,6 +136,12 @@ def launch(var_dir: Path, tmp_path: Path) -> Iterator[Callable[[], Launch]]:
                 )
                 pytest.fail(f"not healthy (exit {proc.poll()}):\n{log.read_text()}\n{logs}")
             time.sleep(1)
+        # The launcher polls health on its own clock: give it time to say it is ready.
+        said = time.monotonic() + 30
+        while "Airflow is ready" not in log.read_text(errors="replace"):
+            if time.monotonic() > said:
+                pytest.fail(f"healthy, but the launcher never said so:\n{log.read_text()}")
+            time.sleep(0.5)
         running = read_running(var_dir / "airflow")
         assert running is not None and running.pid == proc.pid
         recorded = psutil.Process(proc.pid).children(recursive=True)

@@ -275,6 +275,32 @@ def test_dag_process_task_reports_what_it_cleaned(any_db_url: str) -> None:
     assert again["pages"] == 0 and again["documents"] == 0
 
 
+def _process_in_daemon(answers: Any) -> None:
+    """The DAG's process task with 2 workers, run in a daemonic process; what it returned."""
+    try:
+        answers.put(orchestrate.process(workers=2))
+    except BaseException as exc:  # noqa: BLE001 - the parent asserts on it: every failure must reach the test
+        answers.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_process_task_starts_its_workers_inside_a_daemonic_process(any_db_url: str) -> None:
+    # Celery's prefork workers are daemonic and Airflow forks each task from one: the stage's
+    # worker pool must start there too (multiprocessing refuses children of a daemon).
+    import multiprocessing
+
+    _record_synthetic(12)
+    db.reset_engines()  # the child opens its own connections
+    ctx = multiprocessing.get_context("fork")
+    answers = ctx.Queue()
+    child = ctx.Process(target=_process_in_daemon, args=(answers,), daemon=True)
+    child.start()
+    summary = answers.get(timeout=300)
+    child.join(timeout=60)
+    assert isinstance(summary, dict), summary
+    assert summary["pages"] == 12 and summary["documents"] == 12
+    assert child.exitcode == 0
+
+
 @pytest.mark.slow
 def test_replica_crawl_and_ingest_of_the_saved_pages_agree(
     crawl_env: str, replay: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

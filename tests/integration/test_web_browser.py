@@ -97,6 +97,16 @@ def screenshots(driver: Any, name: str, shots: Path) -> None:
     driver.set_window_size(1280, 1000)
 
 
+def click_and_load(driver: Any, element: Any, *, submit: bool = False) -> None:
+    """Click (or submit) what navigates, and wait until the next page replaced this one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element("tag name", "html")
+    element.submit() if submit else element.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+
 def test_analyst_reads_searches_judges_and_mutes(
     site_db: str, server: str, browser: Any, tmp_path: Path
 ) -> None:
@@ -115,19 +125,21 @@ def test_analyst_reads_searches_judges_and_mutes(
 
     box = browser.find_element(By.CSS_SELECTOR, "header form.find input[name=q]")
     box.send_keys("Зангезур")
-    box.submit()
+    click_and_load(browser, box, submit=True)
     hits = browser.find_elements(By.CSS_SELECTOR, "li.hit")
     languages = {h.get_attribute("data-language") for h in hits}
     assert {"en", "hy"} <= languages, languages
     screenshots(browser, "search", shots)
 
-    browser.find_element(By.CSS_SELECTOR, f'li.hit a[href="/stories/{story}"]').click()
+    click_and_load(
+        browser, browser.find_element(By.CSS_SELECTOR, f'li.hit a[href="/stories/{story}"]')
+    )
     assert browser.current_url.endswith(f"/stories/{story}")
     assert "Versions and copies" in browser.page_source
     screenshots(browser, "story", shots)
 
     form = browser.find_element(By.CSS_SELECTOR, 'form.verdict[data-topic="zangezur-corridor"]')
-    form.find_element(By.CSS_SELECTOR, 'button[value="not-relevant"]').click()
+    click_and_load(browser, form.find_element(By.CSS_SELECTOR, 'button[value="not-relevant"]'))
     assert "Judgement recorded" in browser.find_element(By.CSS_SELECTOR, ".flash").text
     with db.session_scope(site_db) as session:
         row = session.scalar(select(Judgement).where(Judgement.topic_id == "zangezur-corridor"))
@@ -135,7 +147,7 @@ def test_analyst_reads_searches_judges_and_mutes(
     result = CliRunner().invoke(app, ["topics", "evaluate", "--stored"])
     assert result.exit_code == 0 and "zangezur-corridor" in result.output, result.output
 
-    browser.find_element(By.CSS_SELECTOR, "form.mute button").click()
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "form.mute button"))
     assert "Story muted" in browser.find_element(By.CSS_SELECTOR, ".flash").text
-    browser.find_element(By.LINK_TEXT, "Today").click()
+    click_and_load(browser, browser.find_element(By.LINK_TEXT, "Today"))
     assert not browser.find_elements(By.ID, f"story-{story}")
