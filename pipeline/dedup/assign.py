@@ -85,7 +85,7 @@ def _place(session: Session, doc: Document, fp: Fingerprint) -> DedupResult:
         if not copies:
             found = versions.find_versions(session, doc, fp.evidence, fp.xl_buckets)
             if found:
-                return _join_version(session, doc, found[0][0], found[0][1])
+                return _join_version(session, doc, found)
             cluster = new_cluster(session, doc)
             doc.duplicate_of_id, doc.similarity = None, None
             session.flush()
@@ -107,20 +107,34 @@ def _place(session: Session, doc: Document, fp: Fingerprint) -> DedupResult:
     session.flush()
     # A copy may also be the first document of its story to meet a version stored earlier in
     # another language (an agency's report that arrived before the ministry's own page): the
-    # best such version's story joins this one.
+    # stories of such versions join this one.
     found = versions.find_versions(session, doc, fp.evidence, fp.xl_buckets)
-    if found and found[0][0].cluster_id not in (None, cluster.id):
-        other = session.get(Cluster, found[0][0].cluster_id)
-        if other is not None:
-            merge(session, cluster, [other])
-            merged = tuple(sorted({*merged, other.id}))
-            session.flush()
+    merged = tuple(sorted({*merged, *_merge_versions(session, cluster, found)}))
     origin = cluster.origin_document_id or doc.id
     return DedupResult(cluster.id, dup.id, doc.similarity, kind, origin, merged)
 
 
-def _join_version(session: Session, doc: Document, other: Document, score: float) -> DedupResult:
-    """Put ``doc`` into the story of ``other``, its version in another language."""
+def _merge_versions(
+    session: Session, cluster: Cluster, found: list[tuple[Document, float]]
+) -> tuple[int, ...]:
+    """Fold into ``cluster`` every other story holding a version of its new document.
+
+    A document that is a version of two stories shows they tell one statement, as a copy of
+    two does; so the stories come out the same whichever of them was stored first.
+    """
+    ids = {d.cluster_id for d, _ in found} - {cluster.id, None}
+    if not ids:
+        return ()
+    others = list(session.scalars(select(Cluster).where(Cluster.id.in_(ids))))
+    merge(session, cluster, others)
+    return tuple(sorted(c.id for c in others))
+
+
+def _join_version(
+    session: Session, doc: Document, found: list[tuple[Document, float]]
+) -> DedupResult:
+    """Put ``doc`` into the story of its best version in another language (``found[0]``)."""
+    other, score = found[0]
     cluster = session.get(Cluster, other.cluster_id)
     if cluster is None:  # a dangling cluster id: treat the document as new
         cluster = new_cluster(session, doc)
@@ -129,8 +143,9 @@ def _join_version(session: Session, doc: Document, other: Document, score: float
     doc.duplicate_of_id, doc.similarity = other.id, round(score, 4)
     join(session, doc, cluster)
     session.flush()
+    merged = _merge_versions(session, cluster, found)
     origin = cluster.origin_document_id or doc.id
-    return DedupResult(cluster.id, other.id, doc.similarity, "version", origin)
+    return DedupResult(cluster.id, other.id, doc.similarity, "version", origin, merged)
 
 
 def _current(session: Session, doc: Document) -> DedupResult:

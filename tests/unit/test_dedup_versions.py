@@ -5,6 +5,7 @@ Our own texts (tests/fixtures/dedup/versions.yaml), through the ``newsmon dedup`
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,39 @@ def test_statement_in_four_languages_and_an_agency_rereport_are_one_story() -> N
 def test_a_rereport_joins_whichever_version_arrived_first(first: str) -> None:
     clusters = _clusters([*_statement(first), _line("tass", FIXTURE["rereport"])])
     assert clusters["tass"] == clusters[f"mfa-{first}"]
+
+
+def _stories(clusters: dict[str, str]) -> set[frozenset[str]]:
+    """The stories as sets of ids (cluster names depend on which document came first)."""
+    groups: dict[str, set[str]] = {}
+    for doc_id, cluster in clusters.items():
+        groups.setdefault(cluster, set()).add(doc_id)
+    return {frozenset(group) for group in groups.values()}
+
+
+def test_the_stories_are_the_same_whatever_order_the_pages_arrive_in() -> None:
+    # A crawl on several workers records pages in a different order every day. The agency's
+    # English report meets the ministry's statement only through the agency's Azerbaijani
+    # one: when both are stored first, in stories of their own, the Azerbaijani report is a
+    # version of each, and the two stories fold.
+    lines = [
+        _line("mfa", ATTRIBUTED["statement"]),
+        _line("apa-az", ATTRIBUTED["rereport"]),
+        _line("apa-en", ATTRIBUTED["rereport_en"]),
+        _line("detainees", FIXTURE["same_day"]),
+        _line("call-27", FIXTURE["readouts"][0]),
+        _line("call-29", FIXTURE["readouts"][1]),
+    ]
+    expected = {
+        frozenset({"mfa", "apa-az", "apa-en"}),
+        frozenset({"detainees"}),
+        frozenset({"call-27"}),
+        frozenset({"call-29"}),
+    }
+    for order in itertools.permutations(lines[:3]):
+        arrived = [json.loads(line)["id"] for line in order]
+        assert _stories(_clusters([*order, *lines[3:]])) == expected, arrived
+    assert _stories(_clusters(lines[::-1])) == expected
 
 
 def test_another_statement_of_the_same_ministry_on_the_same_day_stays_apart() -> None:
