@@ -120,7 +120,7 @@ def concepts(folded: str) -> set[str]:
 
 _MONTH_STEMS = [(tuple(_fold(s) for s in stems), n) for n, stems in enumerate(MONTHS, start=1)]
 _DAY_MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*(?:-?(?:го|ին|i|ci|cı|cu|cü|th|st|nd|rd))?\s+(\w+)")
-_MONTH_DAY = re.compile(r"(\w+)\s+(\d{1,2})(?!\d)")
+_MONTH_DAY = re.compile(r"\b(\w+)\s+(\d{1,2})(?!\d)")  # \b: tried at word starts only
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](?:\d{2}){1,2}(?!\d)")
 _ISO_DATE = re.compile(r"(?<!\d)\d{4}-(\d{2})-(\d{2})(?!\d)")
 _YEAR_IN = re.compile(r"\d{4}")

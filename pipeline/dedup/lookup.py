@@ -81,6 +81,8 @@ def write_bands(session: Session, doc: Document, fp: Fingerprint) -> None:
         ]
         conn.execute(table.insert(), rows)
     versions.write_rows(session, doc, fp.xl_buckets)
+    # Later documents weigh this one as a candidate: its evidence is known already.
+    versions.remember(doc, fp.evidence)
 
 
 @cache

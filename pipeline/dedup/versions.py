@@ -91,6 +91,14 @@ _EVIDENCE: OrderedDict[tuple[int, str | None, str | None], Evidence] = OrderedDi
 _EVIDENCE_MAX = 4096
 
 
+def remember(doc: Document, ev: Evidence) -> None:
+    """Cache the evidence of a document just fingerprinted (of its current title and text)."""
+    _EVIDENCE[(doc.id, doc.content_hash, doc.title)] = ev
+    _EVIDENCE.move_to_end((doc.id, doc.content_hash, doc.title))
+    if len(_EVIDENCE) > _EVIDENCE_MAX:
+        _EVIDENCE.popitem(last=False)
+
+
 def _stored_evidence(doc: Document) -> Evidence:
     """The evidence of a stored document, cached while its title and text are unchanged."""
     key = (doc.id, doc.content_hash, doc.title)
