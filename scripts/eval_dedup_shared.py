@@ -11,13 +11,18 @@ order; a pair is "same" when both land in one cluster. The baseline is datasketc
 each document joining the cluster of its first hit. The texts are read here only, never
 copied into the project. Report only: nothing here fails a run.
 
-    python scripts/eval_dedup_shared.py [--shared DIR]
+``--orders N`` also feeds each set in reverse and in N seeded shuffles and says whether
+newsmon's stories stay the same as in file order (a crawl records pages in another order
+every day), with the pooled figures of each order.
+
+    python scripts/eval_dedup_shared.py [--shared DIR] [--orders N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections import Counter
@@ -132,11 +137,47 @@ def report(shared: Path = SHARED) -> None:
                 print(f"    {line}")
 
 
+def _stories(cluster: dict[str, Any]) -> set[frozenset[str]]:
+    """The stories as sets of document ids (cluster names depend on the order)."""
+    groups: dict[Any, set[str]] = {}
+    for doc_id, name in cluster.items():
+        groups.setdefault(name, set()).add(doc_id)
+    return {frozenset(group) for group in groups.values()}
+
+
+def report_orders(shared: Path, shuffles: int) -> None:
+    """newsmon's stories and pooled figures with the documents in other arrival orders."""
+    for name in SETS:
+        if not (shared / name / "pairs.jsonl").is_file():
+            continue
+        docs, pairs = load(shared / name)
+        orders = {"file order": docs, "reversed": docs[::-1]}
+        for seed in range(1, shuffles + 1):
+            mixed = docs[:]
+            random.Random(seed).shuffle(mixed)
+            orders[f"shuffle {seed}"] = mixed
+        first: set[frozenset[str]] | None = None
+        print(f"{name} by arrival order:")
+        for label, order in orders.items():
+            cluster = newsmon(order)
+            stories = _stories(cluster)
+            first = stories if first is None else first
+            moved = len(stories ^ first)
+            same = "same stories" if not moved else f"{moved} stories differ from file order"
+            print(f"  {label:10s} {score(pairs, cluster, {})[0]}  {len(stories)} stories, {same}")
+
+
 def main() -> int:
     """Score the shared sets."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=SHARED, help="shared corpus folder")
-    report(parser.parse_args().shared)
+    parser.add_argument(
+        "--orders", type=int, default=0, metavar="N", help="also reversed and N shuffled orders"
+    )
+    args = parser.parse_args()
+    report(args.shared)
+    if args.orders:
+        report_orders(args.shared, args.orders)
     return 0
 
 

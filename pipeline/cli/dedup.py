@@ -42,8 +42,9 @@ def dedup_command(
 ) -> None:
     """Cluster JSON lines from stdin; print {"id", "cluster", "duplicate_of"} per line.
 
-    Input: one {"id", "title", "text", "published"?, "source"?, "source_type"?}
-    object per line, in arrival order. Output, in the same order: "cluster" is the
+    Input: one {"id", "title", "text", "published"?, "source"?, "source_type"?,
+    "language"?} object per line, in arrival order (without "published", arrival
+    order says which text came out later). Output, in the same order: "cluster" is the
     id of the cluster's first input (never null), "duplicate_of" the id of an
     earlier input this one copies, or null. Runs the stored pipeline's dedup on a
     temporary database. A malformed line stops with its line number and exit code 2.

@@ -93,23 +93,19 @@ _EVIDENCE_MAX = 4096
 
 def remember(doc: Document, ev: Evidence) -> None:
     """Cache the evidence of a document just fingerprinted (of its current title and text)."""
-    _EVIDENCE[(doc.id, doc.content_hash, doc.title)] = ev
-    _EVIDENCE.move_to_end((doc.id, doc.content_hash, doc.title))
+    key = (doc.id, doc.content_hash, doc.title)
+    _EVIDENCE[key] = ev
+    _EVIDENCE.move_to_end(key)
     if len(_EVIDENCE) > _EVIDENCE_MAX:
         _EVIDENCE.popitem(last=False)
 
 
 def _stored_evidence(doc: Document) -> Evidence:
     """The evidence of a stored document, cached while its title and text are unchanged."""
-    key = (doc.id, doc.content_hash, doc.title)
-    hit = _EVIDENCE.get(key)
+    hit = _EVIDENCE.get((doc.id, doc.content_hash, doc.title))
     if hit is None:
         hit = crosslang.evidence(doc.title or "", doc.text or "")
-        _EVIDENCE[key] = hit
-        if len(_EVIDENCE) > _EVIDENCE_MAX:
-            _EVIDENCE.popitem(last=False)
-    else:
-        _EVIDENCE.move_to_end(key)
+    remember(doc, hit)
     return hit
 
 

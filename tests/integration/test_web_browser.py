@@ -103,7 +103,10 @@ def click_and_load(driver: Any, element: Any, *, submit: bool = False) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element("tag name", "html")
-    element.submit() if submit else element.click()
+    if submit:
+        element.submit()
+    else:
+        element.click()
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
 
 
