@@ -32,13 +32,23 @@ def missing_service(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+@pytest.fixture(scope="session")
+def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the whole session: the uncompressed language model is written once,
+    not by every test's (and every test subprocess's) fresh var dir."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_cache: Path
+) -> Iterator[None]:
     """Each test gets its own var dir and SQLite database unless it asks for another."""
     for key in list(os.environ):
         if key.startswith("NEWSMON_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSMON_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("NEWSMON_CACHE_DIR", str(_shared_cache))
     monkeypatch.setenv("NEWSMON_MODE", "test")
     get_settings.cache_clear()
     db.reset_engines()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import cache
+from typing import Any
 
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -98,19 +99,25 @@ def _languages(page_language: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*extra, *_BASE_LANGUAGES)))
 
 
+@cache
+def _date_parser(languages: tuple[str, ...]) -> Any:
+    """One dateparser parser per language set: building one (what ``dateparser.parse`` does on
+    every call given languages) costs more than parsing the phrase."""
+    from dateparser.date import DateDataParser  # imported lazily: its language data is slow
+
+    return DateDataParser(
+        languages=list(languages),
+        settings={"DATE_ORDER": "DMY", "REQUIRE_PARTS": ["day", "month", "year"]},
+    )
+
+
 def _parse_match(match: re.Match[str], languages: tuple[str, ...], tz: tzinfo) -> datetime | None:
     """Parse one regex match with dateparser (day-month-year order)."""
-    import dateparser  # imported lazily: loading its language data is slow
-
     parts = match.groupdict()
     phrase = f"{parts['day']} {parts['month'].rstrip('.')} {parts['year']}"
     if parts.get("time"):
         phrase += f" {parts['time']}"
-    parsed = dateparser.parse(
-        phrase,
-        languages=list(languages),
-        settings={"DATE_ORDER": "DMY", "REQUIRE_PARTS": ["day", "month", "year"]},
-    )
+    parsed = _date_parser(languages).get_date_data(phrase).date_obj
     if parsed is None:
         return None
     value = to_utc(parsed, tz)

@@ -139,10 +139,11 @@ def _fits(code: str, script: str) -> bool:
 
 @cache
 def _identifier() -> Any:
-    """py3langid model with normalised probabilities (loaded once, ~1 s)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    """py3langid model with normalised probabilities (loaded once per process, from the cache)."""
+    from pipeline.clean.langmodel import load_identifier
+    from pipeline.config.settings import get_settings
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return load_identifier(get_settings().cache_path)
 
 
 def guess_language(text: str) -> tuple[str | None, float]:

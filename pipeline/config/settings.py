@@ -45,6 +45,8 @@ class Settings:
 
     seeds_dir: Path = PROJECT_ROOT / "seeds"
     var_dir: Path = PROJECT_ROOT / "var"
+    # Derived data a process can rebuild (the language model, uncompressed); default <var>/cache.
+    cache_dir: Path | None = None
     database_url: str = ""
     timezone: str = "UTC"
     # Sources file override (the replica server writes one pointing at loopback).
@@ -86,6 +88,11 @@ class Settings:
     def tz(self) -> tzinfo:
         """The zone in which "a day" is counted."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def cache_path(self) -> Path:
+        """Where rebuildable derived data is kept."""
+        return self.cache_dir or self.var_dir / "cache"
 
     @property
     def sources_path(self) -> Path:

@@ -23,8 +23,8 @@ from pipeline.store.db import session_scope
 from pipeline.store.models import Document, Match, RunCount
 from pipeline.topics import get_matcher
 from pipeline.topics.compile import CNear
-from pipeline.topics.matcher import MAX_NEAR_PAIRS, _near
 from pipeline.topics.passages import MAX_PASSAGES
+from pipeline.topics.rules import MAX_NEAR_PAIRS, _near
 
 SENTENCE = (
     "The Syunik route and the Zangezur corridor, border delimitation and the peace treaty "
