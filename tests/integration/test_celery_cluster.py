@@ -12,11 +12,13 @@ the Celery result backend and newsmon's database, and the machine's Redis as the
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,6 +50,14 @@ COMPONENTS = {
     "worker": ["celery", "worker", "--concurrency", "2"],
 }
 COMPARED_KEYS = ("documents", "stories", "matches")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_pytest() -> None:
+    """In the child before exec: SIGTERM when pytest dies, even killed (teardown never runs then),
+    so an interrupted run leaves no Airflow component or Celery worker behind (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def free_port() -> int:
@@ -90,6 +100,7 @@ class Cluster:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    preexec_fn=_die_with_pytest,  # only a prctl call: safe between fork and exec
                 )
 
     def stop(self) -> None:
