@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.config.sources import SourceConfig, SourcesFile, sync_sources
+from pipeline.config.sources import SourceConfig, SourcesFile
 from pipeline.store.crawlstate import states_for, upsert_state
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.pages import NO_WINDOW, Window, known_urls, recheck_candidates
+from pipeline.store.sources import sync_sources
 
 # What the spiders read of a stored crawl_state row (plain values, no live ORM rows).
 StoredState = dict[str, dict[str, Any]]

@@ -1,10 +1,11 @@
-"""Sources as data: the models of ``seeds/sources.yaml``, its loader and the DB sync.
+"""Sources as data: the models of ``seeds/sources.yaml`` and its loader.
 
 A source lists one or more discovery methods (feed, sitemap, listing); the generic
 spiders in ``crawlers/`` are configured entirely from these models. Structural rules
 (types, unknown keys, URL schemes, CSS syntax, templates) are pydantic validators;
 cross-field rules (hosts inside ``allowed_domains``, method languages, unique names)
-run in :func:`check_sources` so their errors can point at the exact line.
+run in :func:`check_sources` so their errors can point at the exact line. The ``sources`` rows
+are written from these models by :func:`pipeline.store.sources.sync_sources`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pipeline.config.seedfile import Loc, field_name, line_for, load_yaml, validate
 from pipeline.config.settings import get_settings
 from pipeline.errors import SeedError
-from pipeline.store.models import Source
 
 SourceType = Literal["ministry", "government", "wire", "media"]
 
@@ -361,30 +359,6 @@ def load_sources(path: Path | None = None) -> SourcesFile:
     return parse_sources(data, file=str(path), lines=lines)
 
 
-def sync_sources(session: Session, sources_file: SourcesFile) -> dict[str, Source]:
-    """Upsert one ``sources`` row per configured source (by name); return them by name."""
-    existing = {s.name: s for s in session.scalars(select(Source))}
-    out: dict[str, Source] = {}
-    for cfg in sources_file.sources:
-        row = existing.get(cfg.name)
-        config = cfg.model_dump(mode="json")
-        if row is None:
-            row = Source(name=cfg.name)
-            session.add(row)
-        # Assign only on change so an unchanged sync does not bump updated_at.
-        for attr, value in (
-            ("type", cfg.type),
-            ("country", cfg.country),
-            ("languages", list(cfg.languages)),
-            ("config", config),
-        ):
-            if getattr(row, attr, None) != value:
-                setattr(row, attr, value)
-        out[cfg.name] = row
-    session.flush()
-    return out
-
-
 __all__ = [
     "ArticleHints",
     "CrawlOptions",
@@ -398,5 +372,4 @@ __all__ = [
     "host_allowed",
     "load_sources",
     "parse_sources",
-    "sync_sources",
 ]

@@ -31,12 +31,13 @@ from sqlalchemy import select
 
 from pipeline.config.hosts import check_production_hosts
 from pipeline.config.settings import PROJECT_ROOT, get_settings
-from pipeline.config.sources import SourceConfig, SourcesFile, load_sources, sync_sources
+from pipeline.config.sources import SourceConfig, SourcesFile, load_sources
 from pipeline.errors import InputError
 from pipeline.store.crawlstate import SOURCE_KEY, upsert_state
 from pipeline.store.db import session_scope, with_retries
 from pipeline.store.models import CrawlState, Source
 from pipeline.store.runs import finish_run, run_counts, start_run
+from pipeline.store.sources import sync_sources
 
 log = logging.getLogger(__name__)
 

@@ -328,9 +328,10 @@ def finish(run_id: int, interrupted: bool) -> None:
 def synced_sources(session: Session) -> dict[str, Source]:
     """Upsert the configured sources and topics; return sources by name."""
     from pipeline import topics
-    from pipeline.config import sources as sources_mod
+    from pipeline.config.sources import load_sources
+    from pipeline.store.sources import sync_sources
 
-    sources_mod.sync_sources(session, sources_mod.load_sources())
+    sync_sources(session, load_sources())
     topics.sync_topics(session, topics.get_matcher())
     return {s.name: s for s in session.scalars(select(Source))}
 

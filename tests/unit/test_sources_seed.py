@@ -14,11 +14,11 @@ from pipeline.config.sources import (
     ListingMethod,
     SitemapMethod,
     load_sources,
-    sync_sources,
 )
 from pipeline.errors import SeedError
 from pipeline.store.db import session_scope
 from pipeline.store.models import Source
+from pipeline.store.sources import sync_sources
 
 SHIPPED = Path(__file__).resolve().parents[2] / "seeds" / "sources.yaml"
 
