@@ -222,6 +222,12 @@ def search_text(text: str) -> str:
     The skeletons (:func:`skeleton_token`) let a query find vowel-shifted spellings the way
     the topic matcher does: "Нахичевань" finds "Nakhchivan" through ``qnkjvn``.
     """
-    keys = search_key(text).split()
-    skeletons = dict.fromkeys(s for s in map(skeleton_token, keys) if s is not None)
-    return " ".join([*keys, *skeletons])
+    keys: list[str] = []
+    skeletons: dict[str, None] = {}
+    for m in WORD.finditer(text):
+        key, skel = word_key(m.group(0))
+        if key:
+            keys.append(key)
+            skeletons[skel] = None  # the cached skeleton is skeleton(key): no second pass
+    marked = [SKELETON_MARK + s for s in skeletons if consonants(s) >= SKELETON_MIN_CONSONANTS]
+    return " ".join([*keys, *marked])
