@@ -82,6 +82,17 @@ def _write(folder: Path, model: Path) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _drop_stale(folder)
+
+
+def _drop_stale(current: Path) -> None:
+    """Remove the caches of earlier py3langid releases or models (66 MB each, never read again).
+
+    A process still mapping one keeps its pages until it exits (POSIX unlink semantics).
+    """
+    for other in current.parent.glob("py3langid-*"):
+        if other != current and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _read(folder: Path) -> Any:

@@ -58,6 +58,18 @@ def test_the_first_load_writes_the_cache_and_later_loads_read_it(
     _same_answers(packaged, second)
 
 
+def test_a_new_model_replaces_the_cache_of_the_old_one(tmp_path: Path, packaged: Any) -> None:
+    old = tmp_path / "py3langid-0.0.1-123-456"
+    old.mkdir()
+    (old / "classes.json").write_text("[]", encoding="utf-8")
+    unrelated = tmp_path / "something-else"
+    unrelated.mkdir()
+    _same_answers(packaged, load_identifier(tmp_path))
+    assert not old.exists()
+    assert unrelated.is_dir()  # only language model caches are ours to remove
+    assert (tmp_path / cache_key(_packaged()) / "classes.json").is_file()
+
+
 def test_a_damaged_cache_falls_back_to_the_packaged_model(
     tmp_path: Path, packaged: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
