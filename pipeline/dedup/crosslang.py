@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from pipeline.dedup import attribution, sketch
@@ -126,8 +126,12 @@ _ISO_DATE = re.compile(r"(?<!\d)\d{4}-(\d{2})-(\d{2})(?!\d)")
 _YEAR_IN = re.compile(r"\d{4}")
 
 
+@lru_cache(maxsize=1 << 16)
 def _month(word: str) -> int | None:
-    """The month a (folded) word names, if any; three-letter stems must be the whole word."""
+    """The month a (folded) word names, if any; three-letter stems must be the whole word.
+
+    Cached: every "word number" pair of a text is asked about, most words are not months, and
+    the same words recur across documents; the stem loop is the costly part of date finding."""
     for stems, number in _MONTH_STEMS:
         for stem in stems:
             if word.startswith(stem) and (len(stem) > 3 or word == stem):
