@@ -197,12 +197,16 @@ def tokens(text: str) -> list[Token]:
 SKELETON_MARK = "q"
 
 
-def skeleton_token(key: str, *, stem: bool = False) -> str | None:
-    """The marked skeleton search indexes or queries for a key; None when it is too unselective."""
-    skel = skeleton(key, stem=stem)
+def marked_skeleton(skel: str) -> str | None:
+    """The search token of a skeleton; None when it is too unselective to search on."""
     if consonants(skel) < SKELETON_MIN_CONSONANTS:
         return None
     return SKELETON_MARK + skel
+
+
+def skeleton_token(key: str, *, stem: bool = False) -> str | None:
+    """The marked skeleton search indexes or queries for a key; None when it is too unselective."""
+    return marked_skeleton(skeleton(key, stem=stem))
 
 
 def search_key(text: str) -> str:
@@ -229,5 +233,5 @@ def search_text(text: str) -> str:
         if key:
             keys.append(key)
             skeletons[skel] = None  # the cached skeleton is skeleton(key): no second pass
-    marked = [SKELETON_MARK + s for s in skeletons if consonants(s) >= SKELETON_MIN_CONSONANTS]
+    marked = [t for t in map(marked_skeleton, skeletons) if t is not None]
     return " ".join([*keys, *marked])
