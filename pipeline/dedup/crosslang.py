@@ -190,13 +190,14 @@ def _names(text: str) -> set[str]:
     out = set()
     opens = True
     for chunk in text.split():
-        words = WORD.findall(chunk)
-        for word in words:
-            if not opens and word[:1].isupper() and len(word) >= 3 and not word.isdigit():
-                key = word_key(word)[0]
-                if len(key) >= 3 and not any(c.isdigit() for c in key):
-                    out.add("n:" + key[:NAME_PREFIX])
-            opens = False
+        # Most chunks are lower-case words, which can hold no name: no regex for them.
+        if not chunk.islower():
+            for i, word in enumerate(WORD.findall(chunk)):
+                # The first word of a chunk that opens a sentence is grammar, not a name.
+                if (i or not opens) and word[:1].isupper() and len(word) >= 3:
+                    key = word_key(word)[0]
+                    if len(key) >= 3 and not any(c.isdigit() for c in key):
+                        out.add("n:" + key[:NAME_PREFIX])
         opens = chunk.rstrip("\"'»”’)]")[-1:] in _SENTENCE_END
     return out
 

@@ -6,9 +6,12 @@ it came:
 
 * :func:`extract_task` (runs in a worker process): decode and clean the raw page with the source's
   article hints and quirk, its time zone, the discovered language as a hint and the discovered
-  date (:func:`~pipeline.clean.dates.better_date`). It takes and returns plain data only.
+  date (:func:`~pipeline.clean.dates.better_date`), then compute what storing needs that depends
+  on the article alone (content hash, search key, dedup fingerprint, topic matches). It takes and
+  returns plain data only.
 * :func:`store_page` (runs in the one writer): window check, then :func:`store_article` (upsert,
-  dedup, topic match) and the page marked processed with its outcome, in the caller's transaction.
+  dedup, the topic matches stored) and the page marked processed with its outcome, in the
+  caller's transaction.
 
 :mod:`pipeline.stages.runner` drives them over many pages (worker pool, batches, run accounting).
 """
@@ -66,6 +69,8 @@ class Task:
     published: datetime | None = None  # what discovery knew (feed, listing, sitemap)
     language: str | None = None
     via_feed: bool = False
+    source_name: str | None = None  # topic filters by source name and type
+    source_type: str | None = None
 
 
 def source_spec(source: Source | None) -> tuple[dict[str, Any], str]:
@@ -92,6 +97,8 @@ def task_for(page: Page, source: Source | None) -> Task:
         published=page.discovered_published,
         language=page.discovered_language,
         via_feed=bool(page.via_feed),
+        source_name=source.name if source else None,
+        source_type=source.type if source else None,
     )
 
 
@@ -109,6 +116,9 @@ class Cleaned:
     # The dedup fingerprint (shingles, MinHash, cross-language evidence): the costliest pure
     # part of storing, so workers compute it and the writer only looks it up.
     fingerprint: dedup.Fingerprint | None = None
+    # The topic matches, also pure (title, text, language, source, the topics file): computed
+    # in the worker too, where the text's word keys are already cached.
+    matches: topics.Precomputed | None = None
 
 
 def cleaned(article: Article) -> Cleaned:
@@ -148,9 +158,17 @@ def extract(task: Task) -> Article:
 def extract_task(task: Task) -> Cleaned | str:
     """The worker's job: the article, or the ExtractionError message (counted bad_content)."""
     try:
-        return cleaned(extract(task))
+        article = extract(task)
     except ExtractionError as exc:
         return str(exc)
+    matches = topics.get_matcher().precompute(
+        article.title,
+        article.text,
+        language=article.language,
+        source=task.source_name,
+        source_type=task.source_type,
+    )
+    return replace(cleaned(article), matches=matches)
 
 
 def store_page(
@@ -226,7 +244,7 @@ def store_article(
             doc.page_id = page.id
         session.flush()
         dedup.assign(session, doc, ready.fingerprint)
-        matched = _match(session, doc, source, run_id)
+        matched = _match(session, doc, source, run_id, ready.matches)
         return StoreResult(Outcome.UPDATED, doc.id, doc.cluster_id, matched)
     doc = Document(
         url_hash=key,
@@ -247,7 +265,7 @@ def store_article(
         existing = session.scalar(select(Document.id).where(Document.url_hash == key))
         return StoreResult(Outcome.DUPLICATE, existing)
     res = dedup.assign(session, doc, ready.fingerprint)
-    matched = _match(session, doc, source, run_id)
+    matched = _match(session, doc, source, run_id, ready.matches)
     outcome = Outcome.DUPLICATE if res.duplicate_of is not None else Outcome.NEW
     return StoreResult(outcome, doc.id, doc.cluster_id, matched)
 
@@ -266,9 +284,15 @@ def _fill(doc: Document, ready: Cleaned) -> None:
 
 
 def _match(
-    session: Session, doc: Document, source: Source | None, run_id: int | None
+    session: Session,
+    doc: Document,
+    source: Source | None,
+    run_id: int | None,
+    precomputed: topics.Precomputed | None,
 ) -> tuple[str, ...]:
-    """Match a stored document against the configured topics."""
+    """Match a stored document against the configured topics (or store the worker's matches)."""
     matcher = topics.get_matcher()
-    found = topics.match_document(session, doc, matcher, source=source, run_id=run_id)
+    found = topics.match_document(
+        session, doc, matcher, source=source, run_id=run_id, precomputed=precomputed
+    )
     return tuple(m.topic_id for m in found)

@@ -180,15 +180,21 @@ class Token(NamedTuple):
     skeleton: str
 
 
+# Builds a Token from one (start, end, key, skeleton) tuple without a Python-level call: tokens()
+# makes one per word of every document matched.
+_new_token = tuple.__new__
+
+
 def tokens(text: str) -> list[Token]:
     """Words of ``text`` with spans into ``text`` (the offset map back to the original)."""
-    out = []
-    cache = _cache
+    out: list[Token] = []
+    append = out.append
+    cached = _cache.get
     for m in WORD.finditer(text):
-        word = m.group(0)
-        hit = cache.get(word) or word_key(word)
+        word = m.group()
+        hit = cached(word) or word_key(word)
         if hit[0]:
-            out.append(Token(m.start(), m.end(), hit[0], hit[1]))
+            append(_new_token(Token, m.span() + hit))
     return out
 
 

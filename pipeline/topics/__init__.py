@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from pipeline.config.settings import get_settings
-from pipeline.topics.matcher import Matcher, TopicMatch
+from pipeline.topics.matcher import Matcher, Precomputed, TopicMatch
 from pipeline.topics.model import TopicDef, TopicsFile, load_topics
 from pipeline.topics.passages import Passage
 from pipeline.topics.store import MatchChanges, apply_matches, match_document, sync_topics
@@ -22,6 +22,7 @@ __all__ = [
     "MatchChanges",
     "Matcher",
     "Passage",
+    "Precomputed",
     "TopicDef",
     "TopicMatch",
     "TopicsFile",

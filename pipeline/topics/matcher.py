@@ -11,6 +11,7 @@ character spans of the original field, and those to sentences for the passages.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,12 +67,32 @@ def key_text(toks: list[Token]) -> tuple[str, list[int]]:
     return "".join(parts), starts
 
 
+@dataclass(frozen=True)
+class Precomputed:
+    """Matches computed where a document was extracted, with what they were computed from.
+
+    The writer uses them only when its own matcher has the same ``version`` and the document's
+    source is the same one; otherwise it matches again.
+    """
+
+    version: str
+    source: str | None
+    source_type: str | None
+    results: tuple[TopicMatch, ...]
+
+    def fits(self, version: str, source: str | None, source_type: str | None) -> bool:
+        """True when these results are what the given matcher and source would give."""
+        return (self.version, self.source, self.source_type) == (version, source, source_type)
+
+
 class Matcher:
     """All topics of one file, compiled once; :meth:`match` is safe to call concurrently."""
 
     def __init__(self, cfg: TopicsFile, path: Path | None = None) -> None:
         self.config = cfg
         self.path = path
+        # The whole validated file, hashed: equal versions in two processes match alike.
+        self.version = hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:16]
         self.compiled: Compiled = compile_topics(cfg)
         self.topics: dict[str, TopicDef] = {t.id: t for t in cfg.topics if t.enabled}
         self.definitions = {tid: definition(t, cfg.sets) for tid, t in self.topics.items()}
@@ -156,6 +177,19 @@ class Matcher:
             out.append(self._explain(topic, evidence, fields, toks, language, doc.spans))
         out.sort(key=lambda m: (-m.score, m.topic))
         return out
+
+    def precompute(
+        self,
+        title: str,
+        text: str,
+        *,
+        language: str | None,
+        source: str | None,
+        source_type: str | None,
+    ) -> Precomputed:
+        """Every topic's matches, labelled with this matcher's version and the source."""
+        found = self.match(title, text, language=language, source=source, source_type=source_type)
+        return Precomputed(self.version, source, source_type, tuple(found))
 
     def _explain(
         self,

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipeline.store.models import Document, Match, Source, Topic, utcnow
-from pipeline.topics.matcher import Matcher, TopicMatch
+from pipeline.topics.matcher import Matcher, Precomputed, TopicMatch
 
 log = logging.getLogger(__name__)
 # Process-wide counters of the benign events above (read by tests and run reports).
@@ -156,17 +156,22 @@ def match_document(
     *,
     source: Source | None = None,
     run_id: int | None = None,
+    precomputed: Precomputed | None = None,
 ) -> list[Match]:
-    """Match a flushed document against every topic and upsert its ``matches`` rows."""
+    """Match a flushed document against every topic and upsert its ``matches`` rows.
+
+    ``precomputed``: matches an extraction worker found for this document's title and text;
+    used when they came from the same topics and source, else the document is matched here.
+    """
     if source is None and doc.source_id is not None:
         source = session.get(Source, doc.source_id)
-    results = matcher.match(
-        doc.title,
-        doc.text,
-        language=doc.language,
-        source=source.name if source else None,
-        source_type=source.type if source else None,
-    )
+    name, stype = (source.name, source.type) if source else (None, None)
+    if precomputed is not None and precomputed.fits(matcher.version, name, stype):
+        results = list(precomputed.results)
+    else:
+        results = matcher.match(
+            doc.title, doc.text, language=doc.language, source=name, source_type=stype
+        )
     changes = apply_matches(
         session, doc, results, matcher, run_id=run_id, prune_topics=matcher.topics
     )

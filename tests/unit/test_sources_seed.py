@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from pipeline.config import seedfile
 from pipeline.config.sources import (
     FeedMethod,
     ListingMethod,
@@ -123,6 +124,22 @@ def test_malformed_yaml(tmp_path: Path) -> None:
     err = fail(tmp_path, GOOD.replace("    languages: [ru]", "    languages: [ru"))
     assert err.field == "yaml"
     assert err.line is not None and err.line >= 24
+
+
+def test_malformed_yaml_is_explained_by_the_python_parser(tmp_path: Path) -> None:
+    err = fail(tmp_path, GOOD.replace("    languages: [ru]", "    languages: ru: en", 1))
+    assert err.field == "yaml"
+    assert "mapping values are not allowed here" in err.problem
+
+
+@pytest.mark.parametrize("name", ["sources.yaml", "topics.yaml", "subscribers.yaml"])
+def test_the_fast_parser_reads_seed_files_as_the_python_one_does(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = Path(__file__).resolve().parents[2] / "seeds" / name
+    fast = seedfile.load_yaml(path)
+    monkeypatch.setattr(seedfile, "_FAST_LOADER", None)
+    assert seedfile.load_yaml(path) == fast  # the same data, the same line of every key
 
 
 def test_unknown_key(tmp_path: Path) -> None:

@@ -149,6 +149,46 @@ def test_source_filters_use_the_document_source(db_url: str, tmp_path: Path) -> 
         assert [x.topic_id for x in match_document(s, b, m)] == ["karabakh"]
 
 
+def test_matches_from_a_worker_are_stored_when_they_fit(db_url: str, tmp_path: Path) -> None:
+    body = TOPICS + "    source_types: [ministry]\n"
+    m = matcher_for(tmp_path, body)
+    text = "Karabakh and the Zangezur corridor."
+    with session_scope() as s:
+        mid = add_source(s, "mid", "ministry")
+        doc = add_doc(s, "", text, source=mid)
+        ready = m.precompute("", text, language="en", source="mid", source_type="ministry")
+        assert {r.topic for r in ready.results} == {"corridor", "karabakh"}
+        found = match_document(s, doc, m, precomputed=ready)
+        assert {x.topic_id for x in found} == {"corridor", "karabakh"}
+        stored = {x.topic_id: (x.score, x.terms, x.passages) for x in found}
+    # The same rows as matching in the writer: nothing changes when it matches again.
+    with session_scope() as s:
+        again = match_document(s, s.get(Document, doc.id), m)  # type: ignore[arg-type]
+        assert {x.topic_id: (x.score, x.terms, x.passages) for x in again} == stored
+
+
+def test_matches_from_other_topics_or_another_source_are_redone(
+    db_url: str, tmp_path: Path
+) -> None:
+    body = TOPICS + "    source_types: [ministry]\n"
+    m = matcher_for(tmp_path, body)
+    (tmp_path / "old").mkdir()
+    old = matcher_for(tmp_path / "old", TOPICS)  # the file before Karabakh got its filter
+    assert old.version != m.version
+    text = "Karabakh and the Zangezur corridor."
+    with session_scope() as s:
+        wire = add_source(s, "tass")
+        doc = add_doc(s, "", text, source=wire)
+        stale = old.precompute("", text, language="en", source="tass", source_type="wire")
+        assert {r.topic for r in stale.results} == {"corridor", "karabakh"}
+        found = match_document(s, doc, m, precomputed=stale)
+        assert [x.topic_id for x in found] == ["corridor"]  # matched again with today's file
+        # Computed for another source than the document's: matched again too.
+        elsewhere = m.precompute("", text, language="en", source="mid", source_type="ministry")
+        found = match_document(s, doc, m, precomputed=elsewhere)
+        assert [x.topic_id for x in found] == ["corridor"]
+
+
 def test_dry_run_counts_and_stores_nothing(db_url: str, tmp_path: Path) -> None:
     m = matcher_for(tmp_path)
     with session_scope() as s:
