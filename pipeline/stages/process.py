@@ -117,7 +117,7 @@ class Cleaned:
     # part of storing, so workers compute it and the writer only looks it up.
     fingerprint: dedup.Fingerprint | None = None
     # The topic matches, also pure (title, text, language, source, the topics file): computed
-    # in the worker too, where the text's word keys are already cached.
+    # in the worker too, whose word-key cache the search key then reuses.
     matches: topics.Precomputed | None = None
 
 
