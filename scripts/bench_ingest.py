@@ -13,13 +13,13 @@ command as a fresh process (interpreter start-up and imports included):
   publication date, language and metadata newsmon stores), no database, dedup or topics. It is
   the floor under the ingest ratio: ingest can be no faster than its own cleaning.
 
-Both ingests share one cache folder (``NEWSMON_CACHE_DIR``), filled once before the rounds, as a
-user's var dir is after the first command: the language model is read from it uncompressed.
-The three alternate within each of ``--repeat`` rounds (so a change in the machine's load hits
-all of them) and the median wall time of each is kept. Reported: ingest/plain (the goal is
-<= 1.3) and the speed-up of 2 workers over 1, with the load average before and after and the
-CPU time of each process (user + system, which other processes' load distorts less than wall
-time; with 2 workers it adds up the workers' CPU).
+The newsmon commands share one cache folder (``NEWSMON_CACHE_DIR``), filled once before the
+rounds, as a user's var dir is after the first command: the language model is read from it
+uncompressed. The four alternate within each of ``--repeat`` rounds (so a change in the machine's
+load hits all of them) and the median wall time of each is kept. Reported: ingest/plain (the goal
+is <= 1.3), extract/plain (its floor) and the speed-up of 2 workers over 1, with the load
+average before and after and the CPU time of each process (user + system, which other processes'
+load distorts less than wall time; with 2 workers it adds up the workers' CPU).
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ class Timings:
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+
+    def add(self, wall: float, cpu: float) -> None:
+        """Keep one round's times."""
+        self.wall.append(wall)
+        self.cpu.append(cpu)
 
     @property
     def median(self) -> float:
@@ -138,16 +143,14 @@ def main() -> None:
         subprocess.run([str(BIN / "python"), "-c", warm], check=True, env=env)
         for _ in range(args.repeat):
             wall, cpu, _out = timed([str(BIN / "python"), "-c", PLAIN, *map(str, dirs)], env)
-            runs["plain"].wall.append(wall)
-            runs["plain"].cpu.append(cpu)
-            extract_cmd = [str(BIN / "newsmon"), "extract", *map(str, dirs)]
-            wall, cpu, _out = timed(extract_cmd, {**env, "NEWSMON_VAR_DIR": str(tmp / "x")})
-            runs["extract"].wall.append(wall)
-            runs["extract"].cpu.append(cpu)
+            runs["plain"].add(wall, cpu)
+            # extract writes nothing; its own var dir keeps the user's untouched all the same
+            extract_env = {**env, "NEWSMON_VAR_DIR": str(tmp / "extract-var")}
+            wall, cpu, _out = timed([str(BIN / "newsmon"), "extract", *map(str, dirs)], extract_env)
+            runs["extract"].add(wall, cpu)
             for workers in (1, 2):
                 wall, cpu, outcomes = ingest(workers, dirs, tmp, env, pages)
-                runs[f"workers{workers}"].wall.append(wall)
-                runs[f"workers{workers}"].cpu.append(cpu)
+                runs[f"workers{workers}"].add(wall, cpu)
     ratio = runs["workers1"].median / runs["plain"].median
     speedup = runs["workers1"].median / runs["workers2"].median
     result = {
